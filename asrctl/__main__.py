@@ -1,0 +1,5 @@
+import sys
+
+from asrctl.cli import main
+
+sys.exit(main())

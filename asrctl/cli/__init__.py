@@ -1,0 +1,85 @@
+"""The ``asrctl`` command line.
+
+Each command family lives in its own module with a ``register(app)`` function, so commands can be built and
+reviewed independently. Heavy imports (Pulumi, Azure SDKs, ansible-runner) stay inside the commands, so
+``asrctl --help`` starts instantly.
+
+Exit codes (DESIGN.md): 0 success; 1 the operation failed; 2 bad input (one line, no traceback); 3 paused.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+import typer
+
+from asrctl import __version__
+from asrctl.errors import EXIT_BAD_INPUT, EXIT_FAILED, AsrctlError
+
+COMMAND_MODULES = (
+    "preview",
+    "capacity",
+    "policy",
+    "plans",
+    "readiness",
+    "recovery",
+    "runs",
+    "report",
+    "sim",
+    "mobility",
+)
+
+app = typer.Typer(
+    name="asrctl",
+    help="VMware → Azure disaster recovery with Azure Site Recovery: preview the DR site, check policy, "
+    "run drills and failovers, deploy the Mobility service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"asrctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Global options."""
+
+
+for _name in COMMAND_MODULES:
+    import_module(f"asrctl.cli.{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: run the app, turn user errors into one line and the documented exit codes."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="asrctl", standalone_mode=False)
+    except AsrctlError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code if exc.exit_code else EXIT_BAD_INPUT
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

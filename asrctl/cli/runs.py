@@ -1,0 +1,7 @@
+"""CLI commands: runs (being built; see the owning issue)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this module's commands to the main app."""
