@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
@@ -132,8 +132,29 @@ class RunbookAction(_Action):
         return self.runbook
 
 
-Action = ManualAction | ScriptAction | RunbookAction
 _ACTION_KINDS: dict[str, type[_Action]] = {"manual": ManualAction, "script": ScriptAction, "runbook": RunbookAction}
+_ACTION_TAGS = {"manual": "ManualAction", "script": "ScriptAction", "runbook": "RunbookAction"}
+
+
+def _action_tag(value: Any) -> str | None:
+    """Which action model a raw mapping is: the one whose key (manual/script/runbook) it carries, exactly one."""
+    if isinstance(value, dict):
+        kinds = [k for k in _ACTION_KINDS if k in value]
+        return _ACTION_TAGS[kinds[0]] if len(kinds) == 1 else None
+    return _ACTION_TAGS.get(getattr(value, "kind", ""))
+
+
+# A tagged union keeps pydantic's error locations precise (groups[1].after[0].timeout), unlike a hand-made switch.
+Action = Annotated[
+    Annotated[ManualAction, Tag("ManualAction")]
+    | Annotated[ScriptAction, Tag("ScriptAction")]
+    | Annotated[RunbookAction, Tag("RunbookAction")],
+    Discriminator(
+        _action_tag,
+        custom_error_type="action_kind",
+        custom_error_message="each action needs exactly one of manual:, script: or runbook:",
+    ),
+]
 
 
 class Group(_Model):
@@ -147,18 +168,9 @@ class Group(_Model):
     def _actions(cls, v: Any) -> Any:
         if v is None:
             return ()
-        if not isinstance(v, list):
+        if not isinstance(v, list | tuple):
             raise ValueError("must be a list of actions (manual:, script: or runbook:)")
-        return [_action(item) for item in v]
-
-
-def _action(item: Any) -> Any:
-    if not isinstance(item, dict):
-        raise ValueError("each action is a mapping with one of manual:, script: or runbook:")
-    kinds = [k for k in _ACTION_KINDS if k in item]
-    if len(kinds) != 1:
-        raise ValueError("each action needs exactly one of manual:, script: or runbook:")
-    return _ACTION_KINDS[kinds[0]].model_validate(item)
+        return v
 
 
 class Targets(_Model):
@@ -219,6 +231,7 @@ def parse_plan(doc: LocatedYaml) -> Plan:
         loc = tuple(p for p in err["loc"] if isinstance(p, int) or not re.match(r"^(function-|ManualAction|ScriptAction|RunbookAction)", p))
         msg = err["msg"]
         msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
+        msg = msg[:1].lower() + msg[1:]
         if err["type"] == "missing":
             msg = "is required"
         elif err["type"] == "extra_forbidden":
