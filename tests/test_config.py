@@ -158,7 +158,7 @@ def test_cli_reports_config_errors_as_one_line_exit_2(tmp_path: Path, monkeypatc
     """Through a real command: a broken stack file is exit 2 with one line and no traceback."""
     project = tmp_path / "project"
     (project / "stacks").mkdir(parents=True)
-    (project / "Pulumi.yaml").write_text((PROJECT / "Pulumi.yaml").read_text() if (PROJECT / "Pulumi.yaml").exists() else "name: vmware-azure-dr\n")
+    (project / "runbooks").symlink_to(PROJECT / "runbooks")
     (project / "stacks" / "Pulumi.broken.yaml").write_text(DEV.replace("rpoThresholdMinutes: 30", "rpoThresholdMinutes: -5"))
     monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(project))
     result = cli("plan", "validate", "erp", "--stack", "broken")
