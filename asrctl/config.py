@@ -184,6 +184,11 @@ class VCenter(_Model):
     cluster: str = Field(description="Required. Compute cluster name.")
     datastore: str = Field(description="Required. Datastore for the ASR servers (VMFS/vSAN for failback).")
     network: str = Field(description="Required. Port group of the ASR servers.")
+    host: str | None = Field(
+        default=None,
+        description="Optional. ESXi host the configuration server OVF is imported onto; vSphere's OVF import "
+        "needs one, so set it before `pulumi up` (preview warns). Default none.",
+    )
     folder: str | None = Field(default=None, description="Optional. VM folder. Default the datacenter root.")
     allow_unverified_ssl: bool = Field(default=False, description="Optional. Default false (verify TLS).")
 
