@@ -1,0 +1,171 @@
+"""What provider functions (invokes) return under mock mode, keyed by invoke token.
+
+``asrctl.mockmode`` dispatches every ``pulumi`` invoke (``vsphere:index/getDatacenter:getDatacenter`` and friends)
+to ``INVOKES[token](args) -> dict``; a token without an entry fails the preview with a message naming it. Handlers
+receive the invoke's arguments (camelCase keys) and return the result as the provider would (camelCase keys).
+
+The mock vCenter: by default every object the stack names exists (datacenter, cluster, datastore, port group,
+host, templates, the OVF). ``ASRCTL_MOCK_VSPHERE_INVENTORY`` names a YAML file that lists the objects that exist
+instead, so a test (or a user checking a stack against a real inventory export) can make one missing::
+
+    datacenters: [DC-Amsterdam]
+    clusters: [CL-Prod-01]
+    datastores: [DS-Prod-VMFS-01]
+    networks: [PG-Servers-VLAN205]
+    hosts: []
+    templates: [tpl-ws2016-asr]
+
+A missing object raises ``LookupError`` like the real provider's "not found" error; the program
+(``asrctl.infra.vsphere_provider.lookup``) turns either into a one-line error naming the config key to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from asrctl.errors import BadInput
+
+INVENTORY_ENV = "ASRCTL_MOCK_VSPHERE_INVENTORY"
+_KINDS = ("datacenters", "clusters", "datastores", "networks", "hosts", "templates", "resource_pools")
+_TOKEN = "vsphere:index/{0}:{0}"
+
+
+def _inventory() -> dict[str, set[str]] | None:
+    """The objects that exist, or ``None`` when every named object exists (the default)."""
+    path = os.environ.get(INVENTORY_ENV)
+    if not path:
+        return None
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise BadInput(f"{INVENTORY_ENV}={path}: cannot read the mock vSphere inventory ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{INVENTORY_ENV}={path}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict) or set(data) - set(_KINDS):
+        raise BadInput(f"{path}: a mock vSphere inventory is a mapping with keys {', '.join(_KINDS)}")
+    return {kind: set(data.get(kind) or ()) for kind in _KINDS}
+
+
+def _moid(prefix: str, name: str) -> str:
+    """A stable vSphere-style managed object id, e.g. datastore-1a2b3c."""
+    return f"{prefix}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+
+
+def _require(kind: str, label: str, name: str | None) -> str:
+    if not name:
+        raise LookupError(f"{label}: a name is required")
+    inv = _inventory()
+    if inv is not None and name not in inv[kind]:
+        raise LookupError(f"{label} '{name}' not found")
+    return name
+
+
+def get_datacenter(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("datacenters", "datacenter", args.get("name"))
+    return {"id": _moid("datacenter", name), "name": name, "virtualMachines": []}
+
+
+def get_compute_cluster(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("clusters", "cluster", args.get("name"))
+    return {
+        "id": _moid("domain-c", name),
+        "name": name,
+        "datacenterId": args.get("datacenterId"),
+        "resourcePoolId": _moid("resgroup", name),
+    }
+
+
+def get_resource_pool(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("resource_pools", "resource pool", args.get("name"))
+    return {"id": _moid("resgroup", name), "name": name, "datacenterId": args.get("datacenterId")}
+
+
+def get_datastore(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("datastores", "datastore", args.get("name"))
+    return {"id": _moid("datastore", name), "name": name, "datacenterId": args.get("datacenterId"), "stats": {}}
+
+
+def get_network(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("networks", "network", args.get("name"))
+    return {
+        "id": _moid("dvportgroup", name),
+        "name": name,
+        "datacenterId": args.get("datacenterId"),
+        "type": "DistributedVirtualPortgroup",
+    }
+
+
+def get_host(args: dict[str, Any]) -> dict[str, Any]:
+    name = _require("hosts", "host", args.get("name"))
+    return {
+        "id": _moid("host", name),
+        "name": name,
+        "datacenterId": args.get("datacenterId"),
+        "resourcePoolId": _moid("resgroup", f"host:{name}"),
+    }
+
+
+def get_ovf_vm_template(args: dict[str, Any]) -> dict[str, Any]:
+    """Microsoft's configuration server OVF: a Windows Server 2016 VM with three disks (the URL is not fetched)."""
+    source = args.get("remoteOvfUrl") or args.get("localOvfPath")
+    if not source:
+        raise LookupError("OVF: remoteOvfUrl or localOvfPath is required")
+    name = args.get("name") or "configuration-server"
+    return {
+        "id": _moid("ovf", f"{source}:{name}"),
+        "name": name,
+        "numCpus": 8,
+        "numCoresPerSocket": 1,
+        "memory": 16384,
+        "guestId": "windows9Server64Guest",
+        "firmware": "efi",
+        "scsiType": "lsilogic-sas",
+        "scsiControllerCount": 1,
+        "sataControllerCount": 0,
+        "ideControllerCount": 2,
+        "ovfNetworkMap": dict(args.get("ovfNetworkMap") or {}),
+        "remoteOvfUrl": args.get("remoteOvfUrl"),
+        "localOvfPath": args.get("localOvfPath"),
+        "resourcePoolId": args.get("resourcePoolId"),
+        "datastoreId": args.get("datastoreId"),
+        "hostSystemId": args.get("hostSystemId"),
+        "diskProvisioning": args.get("diskProvisioning"),
+    }
+
+
+def get_virtual_machine(args: dict[str, Any]) -> dict[str, Any]:
+    """A VM template: Windows or Linux guessed from the name, one 100 GB thick OS disk."""
+    name = _require("templates", "virtual machine", args.get("name"))
+    linux = any(word in name.lower() for word in ("linux", "ubuntu", "rhel", "sles", "centos"))
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"vsphere-template:{name}")),
+        "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"vsphere-template:{name}")),
+        "name": name,
+        "datacenterId": args.get("datacenterId"),
+        "guestId": "ubuntu64Guest" if linux else "windows9Server64Guest",
+        "firmware": "efi",
+        "scsiType": "pvscsi" if linux else "lsilogic-sas",
+        "numCpus": 2,
+        "memory": 4096,
+        "disks": [{"label": "Hard disk 1", "size": 100, "thinProvisioned": False, "eagerlyScrub": False, "unitNumber": 0}],
+        "networkInterfaceTypes": ["vmxnet3"],
+    }
+
+
+INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    _TOKEN.format("getDatacenter"): get_datacenter,
+    _TOKEN.format("getComputeCluster"): get_compute_cluster,
+    _TOKEN.format("getResourcePool"): get_resource_pool,
+    _TOKEN.format("getDatastore"): get_datastore,
+    _TOKEN.format("getNetwork"): get_network,
+    _TOKEN.format("getHost"): get_host,
+    _TOKEN.format("getOvfVmTemplate"): get_ovf_vm_template,
+    _TOKEN.format("getVirtualMachine"): get_virtual_machine,
+}
