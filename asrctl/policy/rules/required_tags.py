@@ -1,0 +1,61 @@
+"""required-tags: owner, environment and DR tier on every taggable Azure resource (cost and incident routing)."""
+
+from asrctl.policy.rule import Rule, dig, tag_map
+
+# azure-native types whose Args take `tags` (checked against pulumi-azure-native 3.29). A resource of another
+# azure-native type is in scope too as soon as it declares tags.
+TAGGABLE = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:recoveryservices:Vault",
+        "azure-native:network:NetworkSecurityGroup",
+        "azure-native:network:NetworkInterface",
+        "azure-native:network:VirtualNetwork",
+        "azure-native:network:VirtualNetworkGateway",
+        "azure-native:network:LocalNetworkGateway",
+        "azure-native:network:VirtualNetworkGatewayConnection",
+        "azure-native:network:PublicIPAddress",
+        "azure-native:network:RouteTable",
+        "azure-native:network:PrivateEndpoint",
+        "azure-native:compute:VirtualMachine",
+        "azure-native:compute:Disk",
+        "azure-native:compute:VirtualMachineExtension",
+        "azure-native:automation:AutomationAccount",
+        "azure-native:automation:Runbook",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:monitor:ScheduledQueryRule",
+    }
+)
+
+
+def _validate(args, report_violation) -> None:
+    if not args.resource_type.startswith("azure-native:"):
+        return  # vSphere "tags" are tag ids, not key/value pairs
+    if args.resource_type not in TAGGABLE and dig(args.props, "tags") is None:
+        return
+    tags = tag_map(args.props)
+    missing = [t for t in RULE.setting(args, "requiredTags") if not tags.get(t)]
+    if missing:
+        report_violation(f"tag(s) {', '.join(missing)} missing; add them (the stack's tags are applied by default).")
+
+
+RULE = Rule(
+    name="required-tags",
+    description="Requires owner, environment and DR tier tags on every taggable Azure resource.",
+    severity="low",
+    enforcement="mandatory",
+    remediation="Pass the stack's common tags (owner, environment, drTier) to every resource's tags.",
+    anchor="Azure Policy 96670d01-0a4d-4649-9c89-2d3abc0a5025",
+    url="https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources",
+    config={
+        "requiredTags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["owner", "environment", "drTier"],
+            "description": "Tag keys every taggable resource must carry.",
+        }
+    },
+    validate=_validate,
+    tags=("tags",),
+)
