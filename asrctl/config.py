@@ -643,7 +643,11 @@ def from_pulumi_config() -> StackConfig:
         if field_name == "declared_secrets":
             continue
         key = field.alias or to_camel(field_name)
-        value = config.get_object(key)
+        try:
+            value = config.get_object(key)
+        except pulumi.ConfigTypeError:
+            # The Pulumi CLI passes plain strings (environment: dev) raw, not JSON-encoded.
+            value = config.get(key)
         if value is not None:
             raw[key] = value
     secrets = frozenset(k for k in SECRET_KEYS if config.get_secret(k) is not None)
