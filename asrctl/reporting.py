@@ -79,7 +79,7 @@ def render_report(run: dict[str, Any], fmt: str, *, now: datetime | None = None)
         document = {k: v for k, v in run.items() if k != "report"}
         document["report"] = evaluation
         return json.dumps(document, indent=2, default=str) + "\n"
-    view = _view(run, parsed, evaluation, now)
+    view = _view(_with_defaults(run), parsed, evaluation, now)
     return _render_template(f"report.{fmt}.j2", view, html=(fmt == "html"))
 
 
@@ -273,6 +273,47 @@ def _time(obj: dict[str, Any], key: str, path: str) -> datetime | None:
         raise _Invalid(path, f"{value!r} is not an ISO-8601 timestamp (e.g. 2025-03-14T09:00:00Z)") from None
     # The contract says UTC; a naive stamp is read as UTC rather than as the auditor's local time.
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+_RUN_KEYS = (
+    "stack", "provider", "started_at", "finished_at", "rto_seconds", "targets", "plan_sha256", "error",
+    "skip_readiness", "readiness", "clock", "api_calls", "command", "options", "stages",
+)  # fmt: skip
+_GROUP_KEYS = ("status", "started_at", "finished_at", "machines", "actions")
+_MACHINE_KEYS = (
+    "status", "started_at", "finished_at", "recovery_point_time", "rpo_seconds", "attempts", "error",
+    "recovery_name", "recovery_ip", "job_id",
+)  # fmt: skip
+_ACTION_KEYS = (
+    "phase",
+    "status",
+    "started_at",
+    "finished_at",
+    "approved_by",
+    "comment",
+    "approved_at",
+    "error",
+    "output",
+)
+_CHECK_KEYS = ("reason", "machine")
+
+
+def _with_defaults(run: dict[str, Any]) -> dict[str, Any]:
+    """A copy with every optional contract key present (null when absent), so templates never meet a missing key."""
+
+    def fill(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        return {**dict.fromkeys(keys), **item}
+
+    out = fill(run, _RUN_KEYS)
+    out["readiness"] = [fill(c, _CHECK_KEYS) for c in out["readiness"] or []]
+    groups = []
+    for group in run["groups"]:
+        group = fill(group, _GROUP_KEYS)
+        group["machines"] = [fill(m, _MACHINE_KEYS) for m in group["machines"] or []]
+        group["actions"] = [fill(a, _ACTION_KEYS) for a in group["actions"] or []]
+        groups.append(group)
+    out["groups"] = groups
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
