@@ -221,7 +221,10 @@ def test_user_text_cannot_inject_markup() -> None:
     run["groups"][0]["actions"][0]["comment"] = payload
     run["groups"][0]["actions"][1]["output"] = payload
     run["groups"][0]["machines"][0]["error"] = payload
+    run["groups"][2]["actions"][0]["name"] = payload  # also a timeline label (the SVG partial)
     html = render_report(run, "html")
+    # Escaped text parses back to the original: the label is data, not markup.
+    assert f"after: {payload}" in {bar.get("data-label") for bar in timeline(html).iter(f"{SVG_NS}rect")}
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;" in html
     markdown = render_report(run, "md")
