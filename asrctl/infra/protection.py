@@ -1,0 +1,144 @@
+"""Phase 2, protection: the container mapping to Azure and one replicated protected item per machine.
+
+Only after the configuration server has registered: the VMware fabric and its protection container are ASR's
+(created at registration), so their names come from ``vmware-azure-dr:registration`` and are never created here.
+Every protected item is ``protect``ed and ignores the fields ARM rewrites: re-enabling protection means a new
+initial replication of every disk, which no provider upgrade or refactor may ever trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import recoveryservices as rs
+
+from asrctl.config import Machine, Registration
+
+#: ASR's fixed name of the Azure side in container mappings and recovery plans.
+AZURE_CONTAINER = "Microsoft Azure"
+#: The classic VMware → Azure replication provider.
+INSTANCE_TYPE = "InMageAzureV2"
+#: Enable-protection input fields ARM does not echo back in that shape (it returns the replication details
+#: instead). A diff there must never re-enable protection (= full initial replication).
+PROTECTED_ITEM_IGNORE_CHANGES = ["properties.providerSpecificDetails", "properties.protectableItemId"]
+
+
+@dataclass(frozen=True)
+class ProtectedMachine:
+    """What one protected item needs beyond the shared settings."""
+
+    machine: Machine
+    """Required. The machine from the stack config (recovery-side name, VM size, target subnet)."""
+    subnet_id: pulumi.Input[str]
+    """Required. ARM id of the recovery subnet the VM fails over into."""
+    multi_vm_group_name: str | None = None
+    """Optional. Multi-VM consistency group (the machine's recovery plan) when multi-VM sync is on. Default none."""
+
+
+@dataclass(frozen=True)
+class ProtectionArgs:
+    vault_name: pulumi.Input[str]
+    """Required. Recovery Services vault name."""
+    vault_id: pulumi.Input[str]
+    """Required. ARM id of the vault (the fabric and container ids are children of it)."""
+    resource_group_name: pulumi.Input[str]
+    """Required. Resource group of the vault."""
+    registration: Registration
+    """Required. Fabric, protection container, process server, master target and run-as account ASR assigned."""
+    replication_policy_id: pulumi.Input[str]
+    """Required. ARM id of the InMageAzureV2 replication policy the container mapping associates."""
+    cache_storage_account_id: pulumi.Input[str]
+    """Required. ARM id of the cache (log) storage account."""
+    target_resource_group_id: pulumi.Input[str]
+    """Required. ARM id of the resource group failed-over VMs are created in."""
+    target_network_id: pulumi.Input[str]
+    """Required. ARM id of the recovery VNet (classic VMware has no network mapping: it is set per item)."""
+    disk_type: str
+    """Required. Managed disk type of the replicas (Standard_LRS, StandardSSD_LRS, Premium_LRS)."""
+    machines: Sequence[ProtectedMachine]
+    """Required. The machines to protect, in stack order."""
+    mapping_name: str = "asr-container-mapping-azure"
+    """Optional. Name of the protection container mapping. Default asr-container-mapping-azure."""
+
+
+class Protection(pulumi.ComponentResource):
+    """Container mapping to Azure + one ReplicationProtectedItem per machine."""
+
+    container_mapping_id: pulumi.Output[str]
+    """ARM id of the container mapping."""
+    protected_item_ids: Mapping[str, pulumi.Output[str]]
+    """ARM id per machine name (consumed by the recovery plans and the runbook engine's azure provider)."""
+
+    def __init__(self, name: str, args: ProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("asrctl:dr:Protection", name, None, opts)
+        reg = args.registration
+        mapping = rs.ReplicationProtectionContainerMapping(
+            f"{name}-container-mapping",
+            rs.ReplicationProtectionContainerMappingArgs(
+                resource_name_=args.vault_name,
+                resource_group_name=args.resource_group_name,
+                fabric_name=reg.fabric_name,
+                protection_container_name=reg.protection_container_name,
+                mapping_name=args.mapping_name,
+                properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
+                    policy_id=args.replication_policy_id,
+                    target_protection_container_id=AZURE_CONTAINER,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        container_id = pulumi.Output.concat(
+            args.vault_id, "/replicationFabrics/", reg.fabric_name,
+            "/replicationProtectionContainers/", reg.protection_container_name,
+        )
+        self.protectable_item_ids: dict[str, pulumi.Output[str]] = {}
+        self.protected_item_ids = {}
+        self.items: dict[str, rs.ReplicationProtectedItem] = {}
+        for pm in args.machines:
+            m = pm.machine
+            # The protectable item is the VM as the configuration server discovered it (by its vCenter name).
+            protectable = pulumi.Output.concat(container_id, "/replicationProtectableItems/", m.vm_name)
+            item = rs.ReplicationProtectedItem(
+                f"{name}-item-{m.name}",
+                rs.ReplicationProtectedItemArgs(
+                    resource_name_=args.vault_name,
+                    resource_group_name=args.resource_group_name,
+                    fabric_name=reg.fabric_name,
+                    protection_container_name=reg.protection_container_name,
+                    replicated_protected_item_name=m.name,
+                    properties=rs.EnableProtectionInputPropertiesArgs(
+                        policy_id=args.replication_policy_id,
+                        protectable_item_id=protectable,
+                        provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
+                            instance_type=INSTANCE_TYPE,
+                            process_server_id=reg.process_server_id,
+                            master_target_id=reg.master_target_id,
+                            run_as_account_id=reg.run_as_account_id,
+                            log_storage_account_id=args.cache_storage_account_id,
+                            disk_type=args.disk_type,
+                            target_azure_v2_resource_group_id=args.target_resource_group_id,
+                            target_azure_network_id=args.target_network_id,
+                            target_azure_subnet_id=pm.subnet_id,
+                            target_azure_vm_name=m.name,
+                            target_vm_size=m.target_vm_size,
+                            multi_vm_group_name=pm.multi_vm_group_name,
+                        ),
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    protect=True,
+                    ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
+                    # Enable protection needs the policy associated with the container first.
+                    depends_on=[mapping],
+                ),
+            )
+            self.items[m.name] = item
+            self.protected_item_ids[m.name] = item.id
+            self.protectable_item_ids[m.name] = protectable
+        self.container_mapping_id = mapping.id
+        self.register_outputs(
+            {"container_mapping_id": self.container_mapping_id, "protected_item_ids": self.protected_item_ids}
+        )
