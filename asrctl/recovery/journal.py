@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS steps (
     output TEXT,
     recovery_name TEXT,
     recovery_ip TEXT,
+    wall_started REAL,
     PRIMARY KEY (run_id, step_id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -100,7 +101,7 @@ CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, seq);
 _RUN_JSON = ("options", "readiness", "targets")
 STEP_FIELDS = (
     "status", "attempts", "started_at", "finished_at", "job_id", "request_id", "error", "recovery_point_time",
-    "rpo_seconds", "approved_by", "approved_at", "comment", "output", "recovery_name", "recovery_ip",
+    "rpo_seconds", "approved_by", "approved_at", "comment", "output", "recovery_name", "recovery_ip", "wall_started",
 )
 
 

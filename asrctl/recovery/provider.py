@@ -151,6 +151,33 @@ class OperationRejected(ProviderError):
     exit_code = EXIT_BAD_INPUT
 
 
+def check_transition(machine: str, state: str, operation: str, failback: bool, stack: str) -> None:
+    """Raise OperationRejected naming why ``operation`` is not allowed from ``state`` (ASR's rules)."""
+    sources, _ = TRANSITIONS[operation]
+    if operation in FAILBACK_OPERATIONS and not failback:
+        raise OperationRejected(
+            f"{machine}: {operation} needs the failback infrastructure (temporary Azure process server, VPN or "
+            f"ExpressRoute, master target), which stack {stack} does not have; set failback.enabled and deploy it"
+        )
+    if state in sources:
+        return
+    if state == "test-failed-over":
+        reason = "a test failover is not cleaned up; run `asrctl cleanup PLAN --stack STACK` first"
+    elif operation == "commit":
+        reason = "commit needs a completed failover"
+    elif operation == "reprotect":
+        reason = "reprotect needs a committed failover"
+    elif operation == "failback":
+        reason = "failback needs the machine reprotected to on-premises first (asrctl reprotect)"
+    elif operation == "reenable":
+        reason = "re-enabling replication needs a completed failback"
+    elif operation == "cleanup-test-failover":
+        reason = "there is no test failover to clean up"
+    else:
+        reason = f"{operation} needs the machine protected (replicating to Azure)"
+    raise OperationRejected(f"{machine} is {state}: {reason}")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Clock
 
