@@ -426,6 +426,18 @@ def _evaluate(run: dict[str, Any], times: dict[str, datetime | None]) -> dict[st
         reasons.append(f"the run {status}" + (f": {run['error']}" if run.get("error") else ""))
     else:
         verdict = "pass"
+        # A record that claims success while steps never finished is not evidence of a recovery: say so.
+        unfinished = [
+            item["name"]
+            for group in run["groups"]
+            for item in [*(group.get("machines") or []), *(group.get("actions") or [])]
+            if item.get("status") in ("pending", "running", *_WAITING)
+        ]
+        if unfinished:
+            verdict = "incomplete"
+            reasons.append(
+                f"the run is recorded as succeeded but {len(unfinished)} step(s) never finished: {', '.join(unfinished)}"
+            )
     rto_verdict = "not-applicable" if not is_failover else _limit_verdict(rto, rto_target)
     if rto_verdict == "miss":
         verdict = "fail" if verdict == "pass" else verdict
@@ -588,7 +600,9 @@ def _view(
         "duration": run_duration,
         "stages": stages,
         "options": [
-            f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in (run.get("options") or {}).items()
+            f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+            for k, v in (run.get("options") or {}).items()
+            if v is not None and k != "command"  # the command is shown on its own
         ],
         "timeline": _timeline(run, stages, groups, times, origin, now),
         "title": f"{_TITLES.get(run['operation'], run['operation'])} report: plan {run['plan']}",

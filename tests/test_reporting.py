@@ -124,6 +124,14 @@ def test_failed_failover_lists_every_failure_with_its_reason() -> None:
     assert sorted(m["name"] for m in report["rpo"]["machines"] if m["rpo_verdict"] == "miss") == ["app01", "sql01"]
 
 
+def test_a_success_with_unfinished_steps_is_reported_incomplete() -> None:
+    run = load("drill-succeeded")
+    run["groups"][2]["actions"][0].update(status="pending", started_at=None, finished_at=None)
+    report = evaluation(run)
+    assert report["verdict"] == "incomplete"
+    assert any("never finished: ASR-AddPublicIp" in reason for reason in report["reasons"])
+
+
 def test_operations_that_recover_nothing_have_no_rto_or_rpo_verdict() -> None:
     run = load("drill-succeeded")
     run["operation"] = "commit"
