@@ -28,7 +28,10 @@ def list_cmd(json_out: bool = JsonOption) -> None:
         rto = f"{r['rto_seconds'] / 60:.1f} min" if r["rto_seconds"] is not None else "-"
         table.add_row(r["run_id"], r["plan"], r["stack"], r["operation"], r["provider"], r["status"],
                       r["started_at"] or "-", rto)
-    out_console.print(table if runs else "no runs yet")
+    from rich.console import Console
+
+    # Run ids are long: never squeeze the table below 150 columns, even in a pipe.
+    Console(highlight=False, width=max(out_console.width, 150)).print(table if runs else "no runs yet")
 
 
 @runs_app.command("show")

@@ -80,6 +80,7 @@ class _Stop(Exception):
 
 @dataclass
 class _MachineTask:
+    run_id: str
     name: str
     step_id: str
     attempt: int
@@ -91,7 +92,8 @@ class _MachineTask:
 
     @property
     def request_id(self) -> str:
-        return f"{self.step_id}#{self.attempt}"
+        # Stable across crashes of this run, unique across runs: a provider may dedupe or find the job by it.
+        return f"{self.run_id}/{self.step_id}#{self.attempt}"
 
 
 @dataclass
@@ -261,7 +263,7 @@ class Engine:
                 phase, attempt = "reconcile", row["attempts"]
             else:
                 phase, attempt = "start", row["attempts"] + 1  # first try, or a redrive of a failed machine
-            task = _MachineTask(name, mid, attempt, phase)
+            task = _MachineTask(self.run_id, name, mid, attempt, phase)
             if row["job_id"]:
                 task.job = JobRef(row["job_id"], operation, name)
             tasks[name] = task
@@ -536,7 +538,7 @@ class Engine:
 
     def _runbook(self, aid: str, row: dict[str, Any], action: RunbookAction, operation: str, group: Group) -> None:
         attempt = row["attempts"] if row["status"] == "running" else row["attempts"] + 1
-        request_id = f"{aid}#{attempt}"
+        request_id = f"{self.run_id}/{aid}#{attempt}"
         job: JobRef | None = JobRef(row["job_id"], action.runbook) if row["job_id"] else None
         if job is None and row["status"] == "running":
             job = self._read(self.provider.find_job, None, action.runbook, request_id)
