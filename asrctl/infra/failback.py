@@ -170,7 +170,6 @@ class FailbackInfrastructure(pulumi.ComponentResource):
                 location=loc,
                 sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
                 public_ip_allocation_method="Static",
-                zones=["1", "2", "3"],
                 tags=tags,
             ),
             opts=child,

@@ -159,7 +159,16 @@ def get_virtual_machine(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def list_storage_account_service_sas(args: dict[str, Any]) -> dict[str, Any]:
+    """A service SAS shaped like Azure's (never a real signature): read-only, HTTPS, the requested expiry."""
+    resource = args.get("canonicalizedResource") or ""
+    signature = hashlib.sha256(f"mock:{resource}".encode()).hexdigest()[:43]
+    expiry = args.get("sharedAccessExpiryTime", "")
+    return {"serviceSasToken": f"sv=2022-11-02&sr=b&sp=r&spr=https&se={expiry}&sig={signature}"}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:storage:listStorageAccountServiceSAS": list_storage_account_service_sas,
     _TOKEN.format("getDatacenter"): get_datacenter,
     _TOKEN.format("getComputeCluster"): get_compute_cluster,
     _TOKEN.format("getResourcePool"): get_resource_pool,

@@ -74,18 +74,18 @@ class Protection(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("asrctl:dr:Protection", name, None, opts)
         reg = args.registration
+        # Keyword form, not the typed *Args class: its ``resource_name`` field (the vault) collides with the
+        # constructor's logical name, so the SDK spells the vault ``resource_name_`` here (REFERENCE.md §2).
         mapping = rs.ReplicationProtectionContainerMapping(
             f"{name}-container-mapping",
-            rs.ReplicationProtectionContainerMappingArgs(
-                resource_name_=args.vault_name,
-                resource_group_name=args.resource_group_name,
-                fabric_name=reg.fabric_name,
-                protection_container_name=reg.protection_container_name,
-                mapping_name=args.mapping_name,
-                properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
-                    policy_id=args.replication_policy_id,
-                    target_protection_container_id=AZURE_CONTAINER,
-                ),
+            resource_name_=args.vault_name,
+            resource_group_name=args.resource_group_name,
+            fabric_name=reg.fabric_name,
+            protection_container_name=reg.protection_container_name,
+            mapping_name=args.mapping_name,
+            properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
+                policy_id=args.replication_policy_id,
+                target_protection_container_id=AZURE_CONTAINER,
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
@@ -102,29 +102,27 @@ class Protection(pulumi.ComponentResource):
             protectable = pulumi.Output.concat(container_id, "/replicationProtectableItems/", m.vm_name)
             item = rs.ReplicationProtectedItem(
                 f"{name}-item-{m.name}",
-                rs.ReplicationProtectedItemArgs(
-                    resource_name_=args.vault_name,
-                    resource_group_name=args.resource_group_name,
-                    fabric_name=reg.fabric_name,
-                    protection_container_name=reg.protection_container_name,
-                    replicated_protected_item_name=m.name,
-                    properties=rs.EnableProtectionInputPropertiesArgs(
-                        policy_id=args.replication_policy_id,
-                        protectable_item_id=protectable,
-                        provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
-                            instance_type=INSTANCE_TYPE,
-                            process_server_id=reg.process_server_id,
-                            master_target_id=reg.master_target_id,
-                            run_as_account_id=reg.run_as_account_id,
-                            log_storage_account_id=args.cache_storage_account_id,
-                            disk_type=args.disk_type,
-                            target_azure_v2_resource_group_id=args.target_resource_group_id,
-                            target_azure_network_id=args.target_network_id,
-                            target_azure_subnet_id=pm.subnet_id,
-                            target_azure_vm_name=m.name,
-                            target_vm_size=m.target_vm_size,
-                            multi_vm_group_name=pm.multi_vm_group_name,
-                        ),
+                resource_name_=args.vault_name,
+                resource_group_name=args.resource_group_name,
+                fabric_name=reg.fabric_name,
+                protection_container_name=reg.protection_container_name,
+                replicated_protected_item_name=m.name,
+                properties=rs.EnableProtectionInputPropertiesArgs(
+                    policy_id=args.replication_policy_id,
+                    protectable_item_id=protectable,
+                    provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
+                        instance_type=INSTANCE_TYPE,
+                        process_server_id=reg.process_server_id,
+                        master_target_id=reg.master_target_id,
+                        run_as_account_id=reg.run_as_account_id,
+                        log_storage_account_id=args.cache_storage_account_id,
+                        disk_type=args.disk_type,
+                        target_azure_v2_resource_group_id=args.target_resource_group_id,
+                        target_azure_network_id=args.target_network_id,
+                        target_azure_subnet_id=pm.subnet_id,
+                        target_azure_vm_name=m.name,
+                        target_vm_size=m.target_vm_size,
+                        multi_vm_group_name=pm.multi_vm_group_name,
                     ),
                 ),
                 opts=pulumi.ResourceOptions(

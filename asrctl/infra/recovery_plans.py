@@ -134,18 +134,17 @@ class RecoveryPlans(pulumi.ComponentResource):
                         end_group_actions=self._actions(render_actions(plan, gi, "after"), args),
                     )
                 )
+            # Keyword form: the typed Args class's ``resource_name`` (the vault) collides with the logical name.
             rp = rs.ReplicationRecoveryPlan(
                 f"{name}-{plan.name}",
-                rs.ReplicationRecoveryPlanArgs(
-                    resource_name_=args.vault_name,
-                    resource_group_name=args.resource_group_name,
-                    recovery_plan_name=plan.name,
-                    properties=rs.CreateRecoveryPlanInputPropertiesArgs(
-                        primary_fabric_id=primary_fabric_id,
-                        recovery_fabric_id=AZURE_FABRIC,
-                        failover_deployment_model="ResourceManager",
-                        groups=groups,
-                    ),
+                resource_name_=args.vault_name,
+                resource_group_name=args.resource_group_name,
+                recovery_plan_name=plan.name,
+                properties=rs.CreateRecoveryPlanInputPropertiesArgs(
+                    primary_fabric_id=primary_fabric_id,
+                    recovery_fabric_id=AZURE_FABRIC,
+                    failover_deployment_model="ResourceManager",
+                    groups=groups,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.protected_items)),
             )

@@ -17,6 +17,7 @@ from asrctl.infra.naming import AzureNames
 from asrctl.infra.network import DrNetwork, DrNetworkArgs, TierSubnet
 from asrctl.infra.replication_policy import ReplicationPolicies, ReplicationPoliciesArgs
 from asrctl.infra.resource_group import DrResourceGroup, DrResourceGroupArgs
+from asrctl.infra.site_blocks import add_recovery_blocks
 from asrctl.infra.vault import RecoveryVault, RecoveryVaultArgs
 
 
@@ -127,12 +128,8 @@ class DrSite(pulumi.ComponentResource):
             opts=child,
         )
 
-        # -- Phase 2 (after the configuration server registered) -------------------------------------------
-        if cfg.phase == 1:
-            pulumi.log.info(
-                "phase 2 not configured: protected items and recovery plans are created once the configuration "
-                "server has registered; then set vmware-azure-dr:registration in the stack file"
-            )
+        # -- On-prem ASR servers, failback, RPO alerting, Automation, phase 2 (asrctl/infra/site_blocks.py) --
+        add_recovery_blocks(self, name, cfg, tags, child)
 
         self.register_outputs(self._declared_outputs())
 
@@ -148,4 +145,5 @@ class DrSite(pulumi.ComponentResource):
             "recovery_vnet_id": self.recovery_network.vnet_id,
             "recovery_subnet_ids": self.recovery_network.subnet_ids,
             "test_failover_vnet_id": self.test_network.vnet_id,
+            **self.recovery_block_outputs,
         }
