@@ -227,8 +227,8 @@ def _machine_checks(
                 ReadinessCheck(
                     "test-failover-cleaned",
                     "fail",
-                    "a test failover was not cleaned up; run the drill's cleanup (asrctl drill resumes it, or "
-                    "cleanup-test-failover) before anything else",
+                    f"a test failover was not cleaned up; run `asrctl cleanup {plan.name} --stack {report.stack}` "
+                    "before anything else",
                     m,
                 )
             )
