@@ -396,18 +396,21 @@ class SimulatorProvider:
                 )
             check_transition(machine, row["state"], operation, self.stack_cfg.failback.enabled, self.stack_name)
             fault = self._take_fault(db, machine, operation)
-            if fault is not None and fault.effect == "throttle":
-                raise Throttled(f"{machine}: 429 Too Many Requests (simulated)", retry_after=THROTTLE_RETRY_AFTER)
-            rng = _seeded(self.seed, machine, operation, request_id)
-            duration = BASE_DURATIONS[operation] * rng.uniform(*JITTER)
-            point = self._recovery_point_for(row, operation, recovery_point_type, now)
-            job_id = f"job-{hashlib.sha256(request_id.encode()).hexdigest()[:12]}"
-            db.execute(
-                "INSERT INTO jobs (id, kind, machine, operation, request_id, state, created_at, due_at, effect,"
-                " recovery_point_time) VALUES (?, 'machine', ?, ?, ?, 'InProgress', ?, ?, ?, ?)",
-                (job_id, machine, operation, request_id, now, now + duration, fault.effect if fault else None, point),
-            )
-            lost = fault is not None and fault.effect == "lose-response"
+            throttled = fault is not None and fault.effect == "throttle"
+            if not throttled:
+                rng = _seeded(self.seed, machine, operation, request_id)
+                duration = BASE_DURATIONS[operation] * rng.uniform(*JITTER)
+                point = self._recovery_point_for(row, operation, recovery_point_type, now)
+                job_id = f"job-{hashlib.sha256(request_id.encode()).hexdigest()[:12]}"
+                db.execute(
+                    "INSERT INTO jobs (id, kind, machine, operation, request_id, state, created_at, due_at, effect,"
+                    " recovery_point_time) VALUES (?, 'machine', ?, ?, ?, 'InProgress', ?, ?, ?, ?)",
+                    (job_id, machine, operation, request_id, now, now + duration, fault.effect if fault else None,
+                     point),
+                )
+                lost = fault is not None and fault.effect == "lose-response"
+        if throttled:  # raised after the commit, so the fault's use counts
+            raise Throttled(f"{machine}: 429 Too Many Requests (simulated)", retry_after=THROTTLE_RETRY_AFTER)
         if lost:
             raise AmbiguousResult(f"{machine}: connection reset before the {operation} response arrived (simulated)")
         return JobRef(job_id, operation, machine)
@@ -435,18 +438,20 @@ class SimulatorProvider:
             if existing is not None:
                 return JobRef(existing["id"], existing["operation"], None)
             fault = self._take_fault(db, None, name)
-            if fault is not None and fault.effect == "throttle":
-                raise Throttled(f"runbook {name}: 429 Too Many Requests (simulated)", retry_after=THROTTLE_RETRY_AFTER)
-            duration = BASE_DURATIONS["runbook"] * _seeded(self.seed, name, request_id).uniform(*JITTER)
-            machines = ", ".join(m["name"] for m in context.get("machines", []))
-            output = f"{name}({', '.join(f'{k}={v}' for k, v in parameters.items())}) for {machines}"
-            job_id = f"rb-{hashlib.sha256(request_id.encode()).hexdigest()[:12]}"
-            db.execute(
-                "INSERT INTO jobs (id, kind, machine, operation, request_id, state, created_at, due_at, effect, output)"
-                " VALUES (?, 'runbook', NULL, ?, ?, 'InProgress', ?, ?, ?, ?)",
-                (job_id, name, request_id, now, now + duration, fault.effect if fault else None, output),
-            )
-            lost = fault is not None and fault.effect == "lose-response"
+            throttled = fault is not None and fault.effect == "throttle"
+            if not throttled:
+                duration = BASE_DURATIONS["runbook"] * _seeded(self.seed, name, request_id).uniform(*JITTER)
+                machines = ", ".join(m["name"] for m in context.get("machines", []))
+                output = f"{name}({', '.join(f'{k}={v}' for k, v in parameters.items())}) for {machines}"
+                job_id = f"rb-{hashlib.sha256(request_id.encode()).hexdigest()[:12]}"
+                db.execute(
+                    "INSERT INTO jobs (id, kind, machine, operation, request_id, state, created_at, due_at, effect,"
+                    " output) VALUES (?, 'runbook', NULL, ?, ?, 'InProgress', ?, ?, ?, ?)",
+                    (job_id, name, request_id, now, now + duration, fault.effect if fault else None, output),
+                )
+                lost = fault is not None and fault.effect == "lose-response"
+        if throttled:
+            raise Throttled(f"runbook {name}: 429 Too Many Requests (simulated)", retry_after=THROTTLE_RETRY_AFTER)
         if lost:
             raise AmbiguousResult(f"runbook {name}: connection reset before the response arrived (simulated)")
         return JobRef(job_id, name, None)
@@ -484,6 +489,11 @@ class SimulatorProvider:
 
     def close(self) -> None:
         with self._lock:
+            # Remember how far simulated time got, so the next command continues from here.
+            now = str(self.clock.now())
+            self._db.execute("INSERT INTO meta VALUES ('sim_time', ?) ON CONFLICT(key) DO UPDATE SET value = "
+                             "CASE WHEN CAST(value AS REAL) < CAST(excluded.value AS REAL) THEN excluded.value "
+                             "ELSE value END", (now,))
             for sock in self._listeners.values():
                 sock.close()
             self._listeners.clear()

@@ -1,0 +1,172 @@
+"""The ASR simulator: transitions, recovery points, RPO, persistence, faults, API call counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from asrctl.config import load_stack
+from asrctl.errors import BadInput
+from asrctl.recovery.provider import AmbiguousResult, OperationRejected, RecoveryProvider, Throttled
+from asrctl.recovery.simulator import Fault, SimulatorProvider, load_faults
+
+SPEED = 1e6  # a 10-minute job takes under a millisecond
+
+
+@pytest.fixture
+def dev():
+    return load_stack("dev")
+
+
+@pytest.fixture
+def prod():
+    return load_stack("prod")
+
+
+def finish(sim: SimulatorProvider, job) -> str:
+    while True:
+        status = sim.get_job(job)
+        if status.done:
+            return status.state
+        sim.clock.sleep(60)
+
+
+def test_implements_the_protocol(dev):
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
+    assert isinstance(sim, RecoveryProvider)
+    sim.close()
+
+
+def test_transitions_follow_asr(dev):
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
+    with pytest.raises(OperationRejected, match="erp-sql01 is protected: commit needs a completed failover"):
+        sim.start_operation("erp-sql01", "commit", request_id="r0")
+    job = sim.start_operation("erp-sql01", "test-failover", request_id="r1")
+    with pytest.raises(OperationRejected, match="still in progress"):
+        sim.start_operation("erp-sql01", "cleanup-test-failover", request_id="r1b")
+    assert finish(sim, job) == "Succeeded"
+    assert sim.describe_machines(["erp-sql01"])["erp-sql01"].state == "test-failed-over"
+    with pytest.raises(OperationRejected, match="a test failover is not cleaned up"):
+        sim.start_operation("erp-sql01", "unplanned-failover", request_id="r2")
+    assert finish(sim, sim.start_operation("erp-sql01", "cleanup-test-failover", request_id="r3")) == "Succeeded"
+    assert finish(sim, sim.start_operation("erp-sql01", "unplanned-failover", request_id="r4")) == "Succeeded"
+    with pytest.raises(OperationRejected, match="dev does not have"):  # no failback infrastructure on dev
+        sim.start_operation("erp-sql01", "reprotect", request_id="r5")
+    assert finish(sim, sim.start_operation("erp-sql01", "commit", request_id="r6")) == "Succeeded"
+    with pytest.raises(OperationRejected, match="needs the failback infrastructure"):
+        sim.start_operation("erp-sql01", "reprotect", request_id="r7")
+    assert sim.describe_machines(["erp-sql01"])["erp-sql01"].allowed_operations == ()
+    sim.close()
+
+
+def test_failback_chain_on_a_stack_with_failback_infrastructure(prod):
+    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
+    assert finish(sim, sim.start_operation("hr-db01", "planned-failover", request_id="p")) == "Succeeded"
+    with pytest.raises(OperationRejected, match="hr-db01 is failed-over: reprotect needs a committed failover"):
+        sim.start_operation("hr-db01", "reprotect", request_id="p1")
+    for i, op in enumerate(("commit", "reprotect", "failback", "reenable")):
+        assert op in sim.describe_machines(["hr-db01"])["hr-db01"].allowed_operations
+        assert finish(sim, sim.start_operation("hr-db01", op, request_id=f"p{i + 2}")) == "Succeeded"
+    assert sim.describe_machines(["hr-db01"])["hr-db01"].state == "protected"
+    sim.close()
+
+
+def test_world_persists_across_instances_and_the_clock_never_goes_back(prod):
+    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
+    finish(sim, sim.start_operation("crm-db01", "test-failover", request_id="a"))
+    later = sim.clock.now()
+    sim.close()
+    again = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
+    assert again.clock.now() >= later
+    status = again.describe_machines(["crm-db01", "crm-db02"])
+    assert status["crm-db01"].state == "test-failed-over" and status["crm-db02"].state == "protected"
+    world = again.snapshot()
+    ops = {m["name"]: [o["name"] for o in m["operations"]] for m in world["machines"]}
+    assert ops["crm-db01"] == ["test-failover"] and ops["crm-db02"] == []
+    again.close()
+
+
+def test_recovery_points_and_rpo(dev):
+    sim = SimulatorProvider(dev, "dev", speed=1.0, faults=[])  # real time: reads below see the same instant
+    status = sim.describe_machines(["erp-sql01"])["erp-sql01"]
+    points = status.recovery_points
+    now = sim.clock.now()
+    crash, app = points["crash-consistent"].timestamp(), points["app-consistent"].timestamp()
+    assert now - 300 - status.rpo_seconds - 1 <= crash <= now  # one every 5 minutes
+    app_interval = dev.replication.app_consistent_frequency_minutes * 60
+    assert now - app_interval - status.rpo_seconds - 1 <= app <= crash
+    assert 0 < status.rpo_seconds < 300 and status.replication_health == "Normal"
+    # an unplanned failover to the latest app-consistent point recovers from exactly that point
+    job = sim.start_operation("erp-sql01", "unplanned-failover", request_id="u", recovery_point_type="latest-app-consistent")
+    sim.clock.speed = SPEED
+    finish(sim, job)
+    result = sim.get_job(job)
+    assert result.recovery_point_time is not None
+    assert abs(result.recovery_point_time.timestamp() - app) < 1
+    sim.close()
+
+
+def test_same_request_id_returns_the_same_job(dev):
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
+    first = sim.start_operation("erp-web01", "test-failover", request_id="same")
+    assert sim.start_operation("erp-web01", "test-failover", request_id="same") == first
+    assert sim.find_job("erp-web01", "test-failover", "same") == first
+    assert sim.find_job("erp-web01", "test-failover", "other") is None
+    sim.close()
+
+
+def test_faults_fail_hang_throttle_lose_response(dev):
+    faults = [
+        Fault(0, "erp-sql01", "test-failover", "fail", 1),
+        Fault(1, "erp-sql02", "test-failover", "hang", 1),
+        Fault(2, "erp-app01", "test-failover", "throttle", 2),
+        Fault(3, "erp-app02", "test-failover", "lose-response", 1),
+    ]
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=faults)
+    failed = sim.start_operation("erp-sql01", "test-failover", request_id="f1")
+    assert finish(sim, failed) == "Failed" and "simulated fault" in sim.get_job(failed).error
+    assert sim.describe_machines(["erp-sql01"])["erp-sql01"].state == "protected"  # a failed job changes nothing
+    assert finish(sim, sim.start_operation("erp-sql01", "test-failover", request_id="f2")) == "Succeeded"  # times: 1
+
+    hung = sim.start_operation("erp-sql02", "test-failover", request_id="h1")
+    sim.clock.sleep(10 * 3600)
+    assert sim.get_job(hung).state == "InProgress"
+
+    for _ in range(2):
+        with pytest.raises(Throttled) as exc:
+            sim.start_operation("erp-app01", "test-failover", request_id="t1")
+        assert exc.value.retry_after == 20
+    assert sim.find_job("erp-app01", "test-failover", "t1") is None  # a 429 accepted nothing
+    sim.start_operation("erp-app01", "test-failover", request_id="t1")
+
+    with pytest.raises(AmbiguousResult):
+        sim.start_operation("erp-app02", "test-failover", request_id="l1")
+    assert sim.find_job("erp-app02", "test-failover", "l1") is not None  # accepted despite the lost response
+    calls = sim.snapshot()["api_calls"]
+    assert calls["by_call"]["start_operation"] == 7 and calls["writes"] == 7
+    assert calls["reads"] == sum(v for k, v in calls["by_call"].items() if k != "start_operation")
+    sim.close()
+
+
+def test_fault_file_errors_name_file_and_line(tmp_path):
+    path = tmp_path / "faults.yaml"
+    path.write_text("faults:\n  - machine: erp-sql01\n    operation: test-failover\n    effect: explode\n")
+    with pytest.raises(BadInput, match=r"faults.yaml:4: effect 'explode' must be one of fail, hang, throttle"):
+        load_faults(str(path))
+    path.write_text("faults:\n  - machine: a\n    operation: commit\n    effect: fail\n    times: 0\n")
+    with pytest.raises(BadInput, match=r"faults.yaml:5: times must be a positive integer"):
+        load_faults(str(path))
+    path.write_text("faults:\n  - machine: a\n    operation: commit\n    effect: hang\n")
+    assert load_faults(str(path)) == [Fault(0, "a", "commit", "hang", None)]
+
+
+def test_service_endpoint_is_open_only_while_the_vm_runs(dev):
+    import socket
+
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[Fault(0, "erp-web02", "test-failover", "hang", 1)])
+    host, port = sim.service_endpoint("erp-web01").split(":")
+    socket.create_connection((host, int(port)), timeout=1).close()
+    sim.start_operation("erp-web02", "test-failover", request_id="x")
+    host, port = sim.service_endpoint("erp-web02").split(":")
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=1).close()
+    sim.close()
