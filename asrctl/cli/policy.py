@@ -1,7 +1,107 @@
-"""CLI commands: policy (being built; see the owning issue)."""
+"""CLI commands: ``asrctl policy check`` (and ``asrctl policy rules``).
+
+``check`` runs the Pulumi program in mock mode and evaluates the CrossGuard pack's own policy objects over what
+it would create, in-process: no Pulumi CLI, no cloud. Exit 1 on any mandatory violation; advisories are printed
+and exit 0.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
 
 import typer
+
+from asrctl.cli.common import JsonOption, StackOption, print_json
+
+policy_app = typer.Typer(
+    help="Policy as code: the CrossGuard pack in policy/ evaluated in-process over the mock preview.",
+    no_args_is_help=True,
+)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+@policy_app.command("check")
+def check(
+    stack: str = StackOption,
+    output: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", "-f", help="text (grouped by resource, with fixes), json, or sarif (2.1.0)."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Policy config file (JSON/YAML, the --policy-pack-config format) overriding enforcement levels "
+        "and rule settings.",
+    ),
+) -> None:
+    """Check the stack's DR site against the policy pack; exit 1 on a mandatory violation."""
+    from asrctl.config import load_stack
+    from asrctl.errors import OperationFailed
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.config_file import load_policy_config
+    from asrctl.policy.context import merge_policy_config, stack_policy_config
+    from asrctl.policy.rules import RULES
+
+    cfg = load_stack(stack)
+    plans = load_plans_for_stack(cfg, stack)
+    user = load_policy_config(config, RULES) if config is not None else {}
+    policy_config = merge_policy_config(stack_policy_config(cfg, plans), user)
+
+    from asrctl.mockmode import run_program
+    from asrctl.policy.evaluate import evaluate
+    from asrctl.policy.output import render_json, render_sarif, render_text
+
+    preview = run_program(stack)
+    report = evaluate(stack, preview.resources, policy_config)
+
+    if output is OutputFormat.json:
+        print_json(render_json(report))
+    elif output is OutputFormat.sarif:
+        from asrctl.project import stack_file
+        from asrctl.yamlfile import load_yaml
+
+        print_json(render_sarif(report, load_yaml(stack_file(stack))))
+    else:
+        typer.echo(render_text(report))
+    if report.mandatory:
+        raise OperationFailed(
+            f"policy check of stack {stack}: {len(report.mandatory)} mandatory violation(s); fix them or, for a "
+            "reviewed exception, lower the rule's level with --config"
+        )
+
+
+@policy_app.command("rules")
+def rules(json_output: bool = JsonOption) -> None:
+    """List the pack's rules with their default level, severity and anchor."""
+    from asrctl.policy.rules import RULES
+
+    if json_output:
+        print_json(
+            [
+                {
+                    "name": r.name,
+                    "description": r.description,
+                    "enforcementLevel": r.enforcement,
+                    "severity": r.severity,
+                    "stack": r.stack,
+                    "remediation": r.remediation,
+                    "anchor": r.anchor,
+                    "url": r.url,
+                    "settings": {k: v.get("default") for k, v in r.config.items()},
+                }
+                for r in RULES
+            ]
+        )
+        return
+    for r in RULES:
+        typer.echo(f"{r.name:<48} {r.enforcement:<9} {r.severity:<8} {r.description}")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
+    app.add_typer(policy_app, name="policy")

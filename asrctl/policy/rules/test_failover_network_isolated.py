@@ -11,7 +11,11 @@ def _is_test_vnet(resource, test_space) -> bool:
     prefixes = networks(items(resource.props, "addressSpace", "addressPrefixes"))
     if test_space:
         wanted = networks(test_space)
-        return any(p.overlaps(w) for p in prefixes for w in wanted if p.version == w.version)
+        # Inside the declared test space, not merely overlapping it: an overlapping recovery VNet is the very
+        # mistake this rule reports, so it must not be mistaken for the test network.
+        return bool(prefixes) and all(
+            any(p.version == w.version and p.subnet_of(w) for w in wanted) for p in prefixes
+        )
     return "test" in resource.name.lower()
 
 

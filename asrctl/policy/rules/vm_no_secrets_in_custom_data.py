@@ -13,7 +13,7 @@ from asrctl.policy.rule import VM, Rule, dig
 
 SECRET_MARKER = "[secret]"
 _SECRET_RE = re.compile(
-    r"(?i)(\b(password|passwd|pwd|passphrase|secret|sharedkey|shared_key|client_secret)\b\s*[:=]\s*\S+"
+    r"(?i)([a-z_]*(password|passwd|pwd|passphrase|secret|sharedkey|shared_key)[a-z_]*\s*[:=]\s*\S+"
     r"|[-/](password|passphrase|pwd)\s+\S+"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
 )
