@@ -23,3 +23,17 @@ pulumi.export("recovery_vnet_id", site.recovery_network.vnet_id)  # protected it
 pulumi.export("recovery_subnet_ids", site.recovery_network.subnet_ids)  # protected items (per tier)
 pulumi.export("test_failover_vnet_id", site.test_network.vnet_id)  # drills: test failover network id
 pulumi.export("phase", cfg.phase)  # 1 before the configuration server registered, 2 after
+pulumi.export("configuration_server_ip", site.configuration_server.ip)  # mobility deploy: CS endpoint
+pulumi.export("log_analytics_workspace_id", site.rpo_alerting.workspace_id)  # drill reports: RPO history
+pulumi.export("rpo_alert_rule_id", site.rpo_alerting.alert_rule_id)  # humans: where RPO breaches page
+pulumi.export("automation_account_id", site.automation.account_id)  # role assignments for the runbook identity
+pulumi.export("runbook_ids", site.automation.runbook_ids)  # recovery plans (runbook actions), azure provider
+if site.scale_out_servers:  # registering the extra servers with the configuration server
+    pulumi.export("process_server_names", site.scale_out_servers.process_server_names)
+    pulumi.export("master_target_names", site.scale_out_servers.master_target_names)
+if site.failback:  # reprotect: the temporary Azure process server; humans: delete after failback
+    pulumi.export("failback_process_server_ip", site.failback.process_server_private_ip)
+    pulumi.export("failback_gateway_id", site.failback.gateway_id)
+if site.protection and site.recovery_plans:  # azure provider: protected items and plans by name
+    pulumi.export("protected_item_ids", site.protection.protected_item_ids)
+    pulumi.export("recovery_plan_ids", site.recovery_plans.plan_ids)
