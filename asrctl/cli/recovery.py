@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from asrctl.cli.common import ProviderOption, StackOption, err_console, out_console
+from asrctl.cli.common import ProviderOption, StackOption, err_console
 
 RecoveryPointOption = typer.Option(
     "latest", "--recovery-point",
@@ -28,10 +28,10 @@ def _execute(command: str, plan: str, stack: str, provider: str, **options: Any)
     run = runner.start(command, plan, stack, provider, on_event=ProgressPrinter(err_console), **options)
     print_summary(err_console, run)
     if run.get("report_path"):
-        out_console.print(f"report: {run['report_path']}")
+        typer.echo(f"report: {run['report_path']}")  # plain echo: a path must never wrap
     if run["status"] != "succeeded":
         raise OperationFailed(f"run {run['run_id']} {run['status']}: {run['error']}")
-    out_console.print(f"run {run['run_id']} succeeded")
+    typer.echo(f"run {run['run_id']} succeeded")
 
 
 def register(app: typer.Typer) -> None:

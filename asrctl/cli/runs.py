@@ -66,10 +66,10 @@ def resume_cmd(
     run = runner.resume(run_id, approve=approve, by=by, comment=comment, on_event=ProgressPrinter(err_console))
     print_summary(err_console, run)
     if run.get("report_path"):
-        out_console.print(f"report: {run['report_path']}")
+        typer.echo(f"report: {run['report_path']}")  # plain echo: a path must never wrap
     if run["status"] != "succeeded":
         raise OperationFailed(f"run {run_id} {run['status']}: {run['error']}")
-    out_console.print(f"run {run_id} succeeded")
+    typer.echo(f"run {run_id} succeeded")
 
 
 @runs_app.command("cancel")
@@ -78,7 +78,7 @@ def cancel_cmd(run_id: str = typer.Argument(..., help="Run id.")) -> None:
     from asrctl.recovery import runner
 
     run = runner.cancel(run_id)
-    out_console.print(f"run {run_id} {run['status']}")
+    typer.echo(f"run {run_id} {run['status']}")
 
 
 def register(app: typer.Typer) -> None:
