@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asrctl.config import StackConfig
-from asrctl.plans import Group, ManualAction, Plan, RunbookAction, ScriptAction
+from asrctl.plans import Group, ManualAction, Plan, RunbookAction, ScriptAction, format_duration
 from asrctl.project import project_dir, state_home
 from asrctl.recovery.approval import Approver, DeferApprover
 from asrctl.recovery.journal import Journal
@@ -478,7 +478,7 @@ class Engine:
         approval = self.approver.request(aid, action.manual, max(0.0, remaining)) if remaining > 0 else None
         waited = time.time() - wall_started
         if waited > action.effective_timeout:
-            self._fail_action(aid, f"manual action not approved within its {action.effective_timeout // 60} minute "
+            self._fail_action(aid, f"manual action not approved within its {format_duration(action.effective_timeout)} "
                                    f"timeout: {action.manual}")
         if approval is None:
             self._emit("paused", step=aid, instruction=action.manual)

@@ -111,6 +111,13 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
     provider = make_provider(provider_name, stack_cfg, stack_name)
     journal = Journal()
     try:
+        active = journal.active_run(plan.name, stack_name)
+        if active is not None:  # say so before anything else: the other run is why the world looks odd
+            raise BadInput(
+                f"plan {plan.name} on stack {stack_name} already has an active run {active['run_id']} "
+                f"({active['status']}); resume it with `asrctl runs resume {active['run_id']}` or cancel it with "
+                f"`asrctl runs cancel {active['run_id']}`"
+            )
         preflight(plan, stages, provider, stack_cfg, stack_name)
         readiness: list[dict[str, Any]] = []
         ready = True

@@ -1,0 +1,130 @@
+"""Run lifecycle guarantees: one active run per plan, durable pauses and approvals, plan changes, cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asrctl.errors import BadInput
+from asrctl.recovery.journal import Journal
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fast_simulator(monkeypatch):
+    monkeypatch.setenv("ASRCTL_SIM_SPEED", "100000")
+
+
+def run_id_from(stderr: str) -> str:
+    return stderr.split("error: run ", 1)[1].split(" ", 1)[0]
+
+
+def show(cli, run_id: str) -> dict:
+    result = cli("runs", "show", run_id, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_manual_action_pauses_durably_and_records_the_approval(cli):
+    paused = cli("drill", "erp", "--stack", "prod")  # not a TTY: the manual action pauses the run
+    assert paused.exit_code == 3
+    run_id = run_id_from(paused.stderr)
+    assert f"asrctl runs resume {run_id} --approve --by NAME --comment TEXT" in paused.stderr
+    run = show(cli, run_id)
+    assert run["status"] == "paused" and run["finished_at"] is None
+    assert run["paused_step"]["group"] == "web" and run["paused_step"]["name"].startswith("Log in to")
+    manual = run["groups"][2]["actions"][1]
+    assert manual["status"] == "waiting-approval" and manual["approved_by"] is None
+
+    # A fresh process (the restart) approves and finishes it.
+    env = {**os.environ, "ASRCTL_SIM_SPEED": "100000"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "asrctl", "runs", "resume", run_id, "--approve", "--by", "alice",
+         "--comment", "journal entry 4711 posted"], capture_output=True, text=True, env=env, cwd=PROJECT, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run = show(cli, run_id)
+    assert run["status"] == "succeeded"
+    manual = run["groups"][2]["actions"][1]
+    assert (manual["status"], manual["approved_by"], manual["comment"]) == ("succeeded", "alice",
+                                                                            "journal entry 4711 posted")
+    assert manual["approved_at"].endswith("Z")
+    # machines were not sent twice by the resume
+    ops = json.loads(cli("sim", "show", "--stack", "prod", "--json").stdout)["machines"]
+    assert all([o["name"] for o in m["operations"]] == ["test-failover", "cleanup-test-failover"]
+               for m in ops if m["name"].startswith("erp-"))
+    assert cli("runs", "resume", run_id).exit_code == 2  # succeeded: nothing to resume
+
+
+def test_one_active_run_per_plan(cli):
+    first = cli("drill", "erp", "--stack", "prod")
+    assert first.exit_code == 3
+    run_id = run_id_from(first.stderr)
+    second = cli("failover", "erp", "--stack", "prod", "--planned")
+    assert second.exit_code == 2
+    assert f"already has an active run {run_id} (paused)" in second.stderr
+    # another plan, or the same plan on another stack, is not blocked
+    assert cli("drill", "erp", "--stack", "dev", "--auto-approve").exit_code == 0
+    # the database guard holds even without the CLI's checks (two processes racing)
+    journal = Journal()
+    with pytest.raises(BadInput, match=f"active run {run_id}"):
+        journal.create_run(plan="erp", stack="prod", operation="test-failover", provider="simulator",
+                           plan_path="x", plan_sha256="y")
+    journal.close()
+
+
+def test_cancel_a_paused_run_then_start_again(cli):
+    run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
+    result = cli("runs", "cancel", run_id)
+    assert result.exit_code == 0 and f"run {run_id} cancelled" in result.stdout
+    assert show(cli, run_id)["status"] == "cancelled"
+    assert cli("runs", "resume", run_id).exit_code == 2
+    assert cli("runs", "cancel", run_id).exit_code == 2
+    assert cli("runs", "resume", "no-such-run").exit_code == 2
+    # the test VMs from the cancelled drill are still up: cleanup, then a new drill may start
+    assert cli("cleanup", "erp", "--stack", "prod").exit_code == 0
+    assert cli("drill", "erp", "--stack", "prod", "--auto-approve").exit_code == 0
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch) -> Path:
+    """A private copy of the project, so a test can edit a plan file."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(PROJECT / "Pulumi.yaml", copy)
+    shutil.copytree(PROJECT / "stacks", copy / "stacks")
+    shutil.copytree(PROJECT / "runbooks", copy / "runbooks")
+    shutil.copytree(PROJECT / "templates", copy / "templates")  # drill reports
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(copy))
+    return copy
+
+
+def test_resume_refuses_a_changed_plan(cli, project_copy):
+    run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
+    plan = project_copy / "runbooks" / "plans" / "erp.yaml"
+    plan.write_text(plan.read_text().replace("timeout: 1h", "timeout: 2h"))
+    result = cli("runs", "resume", run_id, "--approve", "--by", "bob")
+    assert result.exit_code == 2
+    assert "erp.yaml: changed since run" in result.stderr and "restore the file" in result.stderr
+    assert show(cli, run_id)["status"] == "paused"  # untouched
+
+
+def test_manual_action_timeout_fails_the_run(cli, project_copy):
+    import time
+
+    plan = project_copy / "runbooks" / "plans" / "erp.yaml"
+    plan.write_text(plan.read_text().replace("timeout: 1h", "timeout: 1s"))
+    run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
+    time.sleep(1.2)
+    result = cli("runs", "resume", run_id, "--approve", "--by", "late")
+    assert result.exit_code == 1
+    run = show(cli, run_id)
+    assert run["status"] == "failed" and "not approved within its 1s timeout" in run["error"]
+    assert run["groups"][2]["actions"][1]["approved_by"] is None
