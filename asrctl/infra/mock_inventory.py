@@ -15,8 +15,8 @@ instead, so a test (or a user checking a stack against a real inventory export) 
     hosts: []
     templates: [tpl-ws2016-asr]
 
-A missing object raises ``LookupError`` like the real provider's "not found" error; the program
-(``asrctl.infra.vsphere_provider.lookup``) turns either into a one-line error naming the config key to fix.
+A missing object is a one-line ``BadInput`` naming the stack config key to fix, worded like the error
+``asrctl.infra.vsphere_provider.lookup`` gives when the real provider reports a missing object.
 """
 
 from __future__ import annotations
@@ -58,12 +58,44 @@ def _moid(prefix: str, name: str) -> str:
     return f"{prefix}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
+def _config_key(kind: str, name: str) -> tuple[str, str]:
+    """Which key of the running stack's config names this object (and the vCenter server), for the error."""
+    import pulumi
+
+    from asrctl.config import load_stack
+
+    cfg = load_stack(pulumi.get_stack())
+    vc, cs = cfg.vcenter, cfg.configuration_server
+    keys = {
+        "datacenters": "vcenter.datacenter",
+        "clusters": "vcenter.cluster",
+        "datastores": "vcenter.datastore",
+        "networks": "vcenter.network",
+        "hosts": "vcenter.host",
+        "resource_pools": "vcenter.cluster",
+    }
+    if kind == "templates":
+        key = (
+            "configurationServer.linuxMasterTargetTemplate"
+            if name == cs.linux_master_target_template
+            else "configurationServer.serverTemplate"
+        )
+    else:
+        key = keys[kind]
+    return key, vc.server
+
+
 def _require(kind: str, label: str, name: str | None) -> str:
+    """The object's name if the mock inventory has it; else the one-line error the real lookup would give."""
     if not name:
-        raise LookupError(f"{label}: a name is required")
+        raise BadInput(f"mock vCenter: a {label} lookup without a name")
     inv = _inventory()
     if inv is not None and name not in inv[kind]:
-        raise LookupError(f"{label} '{name}' not found")
+        from asrctl.infra.vsphere_provider import not_found_message
+
+        key, server = _config_key(kind, name)
+        detail = f"{label} not in the mock inventory {os.environ.get(INVENTORY_ENV)}"
+        raise BadInput(not_found_message(key, name, server, detail))
     return name
 
 
@@ -116,7 +148,7 @@ def get_ovf_vm_template(args: dict[str, Any]) -> dict[str, Any]:
     """Microsoft's configuration server OVF: a Windows Server 2016 VM with three disks (the URL is not fetched)."""
     source = args.get("remoteOvfUrl") or args.get("localOvfPath")
     if not source:
-        raise LookupError("OVF: remoteOvfUrl or localOvfPath is required")
+        raise BadInput("mock vCenter: an OVF lookup needs remoteOvfUrl or localOvfPath")
     name = args.get("name") or "configuration-server"
     return {
         "id": _moid("ovf", f"{source}:{name}"),

@@ -45,10 +45,15 @@ def lookup(what: Callable[..., Any], key: str, value: str, server: str, **kwargs
         raise
     except Exception as exc:  # the engine raises a bare Exception("invoke of … failed: …") for provider errors
         detail = str(exc).split(" failed: ", 1)[-1]
-        raise BadInput(
-            f"{NS}:{key}: {value!r} was not found in vCenter {server} ({detail}); "
-            "fix the name in the stack file or create the object"
-        ) from None
+        raise BadInput(not_found_message(key, value, server, detail)) from None
+
+
+def not_found_message(key: str, value: str, server: str, detail: str) -> str:
+    """One line naming the config key whose vSphere object is missing, and the fix."""
+    return (
+        f"{NS}:{key}: {value!r} was not found in vCenter {server} ({detail}); "
+        "fix the name in the stack file or create the object"
+    )
 
 
 class VSpherePlacement(pulumi.ComponentResource):

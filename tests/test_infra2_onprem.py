@@ -1,0 +1,137 @@
+"""On-prem ASR servers under mocks: vCenter provider, configuration server from OVF, scale-out servers, lookups."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from infra_previews import one, preview
+
+from asrctl.errors import BadInput
+from asrctl.mockmode import run_program
+
+PROJECT = Path(__file__).resolve().parent.parent
+VM = "vsphere:index/virtualMachine:VirtualMachine"
+
+
+def _vms(stack: str) -> dict[str, dict]:
+    return {r.inputs["name"]: r for r in preview(stack).of_type(VM)}
+
+
+def test_vsphere_provider_uses_the_vcenter_config_and_a_secret_password() -> None:
+    provider = one(preview("prod"), "pulumi:providers:vsphere")
+    assert provider.inputs["vsphereServer"] == "vcsa-prod.corp.contoso.com"
+    assert provider.inputs["user"] == "svc-asr@vsphere.local"
+    assert provider.inputs["password"] == "[secret]"
+
+
+def test_configuration_server_is_deployed_from_the_ovf_sized_by_the_table() -> None:
+    cs = _vms("prod")["asr-cs-prod01"]
+    ovf = cs.inputs["ovfDeploy"]
+    assert ovf["remoteOvfUrl"] == "https://aka.ms/asrconfigurationserver"
+    assert ovf["diskProvisioning"] == "eagerZeroedThick"
+    network_id = cs.inputs["networkInterfaces"][0]["networkId"]
+    assert ovf["ovfNetworkMap"] == {"VM Network": network_id}
+    assert cs.inputs["networkInterfaces"][0]["adapterType"] == "vmxnet3"
+    # prod: 40 machines, 987 GB/day → 12 vCPU / 18 GB / 600 GB cache.
+    assert cs.inputs["numCpus"] == 12 and cs.inputs["memory"] == 18 * 1024
+    disks = {d["label"]: d for d in cs.inputs["disks"]}
+    assert disks["cache"]["size"] == 600
+    assert all(d["eagerlyScrub"] and not d["thinProvisioned"] for d in disks.values())
+    assert cs.inputs["extraConfig"]["guestinfo.asr.ipaddress"] == "10.20.5.10"
+    assert cs.inputs["extraConfig"]["guestinfo.asr.dns"] == "10.20.0.10,10.20.0.11"
+    assert cs.inputs["folder"] == "ASR"
+    # Placement comes from the lookups: datastore, cluster pool and host are the looked-up ids.
+    assert cs.inputs["datastoreId"].startswith("datastore-") and cs.inputs["resourcePoolId"].startswith("resgroup-")
+    assert cs.inputs["hostSystemId"].startswith("host-")
+    assert cs.protect and "ovfDeploy" in cs.ignore_changes
+
+
+def test_dev_configuration_server_is_the_small_tier_and_has_no_extra_servers() -> None:
+    vms = _vms("dev")
+    assert set(vms) == {"asr-cs-dev01"}
+    assert vms["asr-cs-dev01"].inputs["numCpus"] == 8 and vms["asr-cs-dev01"].inputs["memory"] == 16 * 1024
+
+
+def test_prod_master_targets_have_disk_uuid_and_lsi_logic() -> None:
+    vms = _vms("prod")
+    assert not [n for n in vms if "-ps" in n], "prod's churn needs no scale-out process server"
+    for name, template in (("asr-cs-prod01-mt", "tpl-ws2016-asr"), ("asr-cs-prod01-mt-linux", "tpl-ubuntu2004-asr-mt")):
+        mt = vms[name]
+        assert mt.inputs["extraConfig"] == {"disk.EnableUUID": "TRUE"}
+        assert mt.inputs["scsiType"] == "lsilogic"
+        assert mt.inputs["clone"]["templateUuid"] == str(uuid.uuid5(uuid.NAMESPACE_URL, f"vsphere-template:{template}"))
+    assert vms["asr-cs-prod01-mt-linux"].inputs["guestId"] == "ubuntu64Guest"
+    outputs = preview("prod").outputs
+    assert outputs["master_target_names"] == ["asr-cs-prod01-mt", "asr-cs-prod01-mt-linux"]
+    assert outputs["configuration_server_ip"] == "10.20.5.10"
+
+
+@pytest.fixture
+def tmp_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    for item in ("stacks", "runbooks"):
+        shutil.copytree(PROJECT / item, root / item)
+    for item in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(PROJECT / item, root / item)
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
+    return root
+
+
+def test_configured_process_servers_are_cloned_with_the_sized_shape(tmp_project: Path) -> None:
+    path = tmp_project / "stacks" / "Pulumi.dev.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["vmware-azure-dr:configurationServer"]["processServers"] = 2
+    (tmp_project / "stacks" / "Pulumi.scale.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    vms = {r.inputs["name"]: r for r in run_program("scale").of_type(VM)}
+    assert set(vms) == {"asr-cs-dev01", "asr-cs-dev01-ps1", "asr-cs-dev01-ps2"}
+    ps = vms["asr-cs-dev01-ps1"]
+    # 205 GB/day → the smallest scale-out tier: 4 vCPU / 8 GB / 300 GB cache.
+    assert (ps.inputs["numCpus"], ps.inputs["memory"]) == (4, 8192)
+    assert {d["label"]: d["size"] for d in ps.inputs["disks"]}["cache"] == 300
+    assert "extraConfig" not in ps.inputs or "disk.EnableUUID" not in (ps.inputs.get("extraConfig") or {})
+
+
+def test_missing_vsphere_object_is_one_line_exit_2_naming_the_key(cli, tmp_path: Path, monkeypatch) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "datacenters": ["DC-Amsterdam"],
+                "clusters": ["CL-Dev"],
+                "datastores": ["DS-Other"],
+                "networks": ["PG-Servers-VLAN105"],
+                "hosts": ["esx-dev-01.corp.contoso.com"],
+                "templates": ["tpl-ws2016-asr"],
+            }
+        )
+    )
+    monkeypatch.setenv("ASRCTL_MOCK_VSPHERE_INVENTORY", str(inventory))
+    result = cli("preview", "--stack", "dev")
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert "vmware-azure-dr:vcenter.datastore: 'DS-Dev-01' was not found in vCenter vcsa01.corp.contoso.com" in message
+    assert "fix the name in the stack file" in message
+
+
+def test_missing_template_names_the_configuration_server_key(tmp_path: Path, monkeypatch) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "datacenters": ["DC-Amsterdam"],
+                "clusters": ["CL-Prod-01"],
+                "datastores": ["DS-Prod-VMFS-01"],
+                "networks": ["PG-Servers-VLAN205"],
+                "hosts": ["esx-prod-03.corp.contoso.com"],
+                "templates": ["tpl-ws2016-asr"],
+            }
+        )
+    )
+    monkeypatch.setenv("ASRCTL_MOCK_VSPHERE_INVENTORY", str(inventory))
+    with pytest.raises(BadInput, match=r"configurationServer\.linuxMasterTargetTemplate: 'tpl-ubuntu2004-asr-mt'"):
+        run_program("prod")
