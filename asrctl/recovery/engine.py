@@ -537,10 +537,11 @@ class Engine:
                             finished_at=iso(self.clock.now()))
 
     def _runbook(self, aid: str, row: dict[str, Any], action: RunbookAction, operation: str, group: Group) -> None:
-        attempt = row["attempts"] if row["status"] == "running" else row["attempts"] + 1
+        interrupted = row["status"] == "running"  # intent written, result maybe not: reconcile, same request id
+        attempt = row["attempts"] if interrupted else row["attempts"] + 1
         request_id = f"{self.run_id}/{aid}#{attempt}"
-        job: JobRef | None = JobRef(row["job_id"], action.runbook) if row["job_id"] else None
-        if job is None and row["status"] == "running":
+        job: JobRef | None = JobRef(row["job_id"], action.runbook) if row["job_id"] and interrupted else None
+        if job is None and interrupted:
             job = self._read(self.provider.find_job, None, action.runbook, request_id)
         started = self.clock.now()
         while job is None:

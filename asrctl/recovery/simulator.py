@@ -272,8 +272,9 @@ class SimulatorProvider:
             if job["effect"] == "fail":
                 db.execute(
                     "UPDATE jobs SET state='Failed', finished_at=due_at, error=? WHERE id=?",
-                    (f"simulated fault: {job['operation']} of {job['machine'] or 'runbook'} failed "
-                     f"(ASRCTL_SIM_FAULTS)", job["id"]),
+                    (f"simulated fault: {job['operation']} of {job['machine']} failed (ASRCTL_SIM_FAULTS)"
+                     if job["machine"] else f"simulated fault: runbook {job['operation']} failed (ASRCTL_SIM_FAULTS)",
+                     job["id"]),
                 )
                 continue
             db.execute("UPDATE jobs SET state='Succeeded', finished_at=due_at WHERE id=?", (job["id"],))
