@@ -1,0 +1,205 @@
+"""Failback infrastructure, RPO alerting and Automation runbooks under mocks (prod: failback on; dev: off)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from infra_previews import one, preview
+
+from asrctl.config import load_stack
+from asrctl.errors import BadInput
+from asrctl.infra.automation import BUILTIN_RUNBOOKS_DIR, collect_runbooks, runbook_name, script_stem
+from asrctl.infra.monitoring import rpo_query
+from asrctl.plans import load_plans_for_stack
+
+PROJECT = Path(__file__).resolve().parent.parent
+FAILBACK_TYPES = (
+    "azure-native:compute:VirtualMachine",
+    "azure-native:network:NetworkInterface",
+    "azure-native:network:PublicIPAddress",
+    "azure-native:network:VirtualNetworkGateway",
+    "azure-native:network:LocalNetworkGateway",
+    "azure-native:network:VirtualNetworkGatewayConnection",
+)
+
+
+# -- Failback -----------------------------------------------------------------------------------------------------
+
+
+def test_vpn_connection_shared_key_is_a_secret_input() -> None:
+    connection = one(preview("prod"), "azure-native:network:VirtualNetworkGatewayConnection")
+    assert connection.inputs["sharedKey"] == "[secret]"
+    assert connection.inputs["connectionType"] == "IPsec"
+    gateway = one(preview("prod"), "azure-native:network:VirtualNetworkGateway")
+    local = one(preview("prod"), "azure-native:network:LocalNetworkGateway")
+    assert connection.inputs["virtualNetworkGateway1"]["id"] == gateway.outputs["id"]
+    assert connection.inputs["localNetworkGateway2"]["id"] == local.outputs["id"]
+    assert local.inputs["gatewayIpAddress"] == "203.0.113.10"
+    assert local.inputs["localNetworkAddressSpace"]["addressPrefixes"] == ["10.20.0.0/16", "172.20.0.0/16"]
+
+
+def test_gateway_sits_in_gatewaysubnet_of_the_recovery_vnet() -> None:
+    result = preview("prod")
+    gw_subnet = [s for s in result.of_type("azure-native:network:Subnet") if s.inputs["subnetName"] == "GatewaySubnet"]
+    assert len(gw_subnet) == 1
+    assert gw_subnet[0].inputs["virtualNetworkName"] == "vnet-asr-recovery-prod-weu"
+    assert gw_subnet[0].inputs["addressPrefix"] == "10.70.255.0/27"
+    gateway = one(result, "azure-native:network:VirtualNetworkGateway")
+    ipconf = gateway.inputs["ipConfigurations"][0]
+    assert ipconf["subnet"]["id"] == gw_subnet[0].outputs["id"]
+    pip = one(result, "azure-native:network:PublicIPAddress")
+    assert ipconf["publicIPAddress"]["id"] == pip.outputs["id"]
+    assert gateway.inputs["gatewayType"] == "Vpn" and gateway.inputs["sku"]["name"] == "VpnGw2"
+
+
+def test_temporary_process_server_is_private_with_managed_disks_and_static_ip() -> None:
+    result = preview("prod")
+    vm = one(result, "azure-native:compute:VirtualMachine")
+    nic = one(result, "azure-native:network:NetworkInterface")
+    assert vm.inputs["hardwareProfile"]["vmSize"] == "Standard_A8_v2"
+    # The admin password is a secret, so the whole OS profile is a secret input.
+    assert vm.inputs["osProfile"] == "[secret]"
+    assert vm.inputs["storageProfile"]["osDisk"]["managedDisk"]["storageAccountType"]
+    assert vm.inputs["networkProfile"]["networkInterfaces"][0]["id"] == nic.outputs["id"]
+    ipconf = nic.inputs["ipConfigurations"][0]
+    assert "publicIPAddress" not in ipconf
+    assert ipconf["privateIPAllocationMethod"] == "Static" and ipconf["privateIPAddress"] == "10.70.2.250"
+    assert ipconf["subnet"]["id"].endswith("/subnets/snet-app-prod-weu")
+    assert result.outputs["failback_process_server_ip"] == "10.70.2.250"
+
+
+def test_every_failback_resource_is_tagged_temporary_with_expiry() -> None:
+    result = preview("prod")
+    for type_token in FAILBACK_TYPES:
+        for r in result.of_type(type_token):
+            assert r.inputs["tags"]["temporary"] == "true", r.name
+            assert r.inputs["tags"]["expiresOn"] == "2027-03-31", r.name
+
+
+def test_dev_has_no_failback_infrastructure() -> None:
+    result = preview("dev")
+    for type_token in FAILBACK_TYPES:
+        assert result.of_type(type_token) == [], type_token
+    assert not [s for s in result.of_type("azure-native:network:Subnet") if s.inputs["subnetName"] == "GatewaySubnet"]
+
+
+# -- RPO alerting --------------------------------------------------------------------------------------------------
+
+
+def test_vault_diagnostics_send_site_recovery_logs_to_the_workspace() -> None:
+    result = preview("prod")
+    setting = one(result, "azure-native:monitor:DiagnosticSetting")
+    workspace = one(result, "azure-native:operationalinsights:Workspace")
+    assert setting.inputs["resourceUri"] == result.outputs["vault_id"]
+    assert setting.inputs["workspaceId"] == workspace.outputs["id"]
+    assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
+    categories = {log["category"] for log in setting.inputs["logs"] if log["enabled"]}
+    assert {
+        "AzureSiteRecoveryReplicatedItems",
+        "AzureSiteRecoveryReplicationStats",
+        "AzureSiteRecoveryJobs",
+        "AzureSiteRecoveryEvents",
+        "ASRReplicatedItems",
+    } <= categories
+
+
+def test_rpo_alert_fires_above_the_threshold_and_emails_the_recipients() -> None:
+    result = preview("prod")
+    rule = one(result, "azure-native:monitor:ScheduledQueryRule")
+    group = one(result, "azure-native:monitor:ActionGroup")
+    workspace = one(result, "azure-native:operationalinsights:Workspace")
+    condition = rule.inputs["criteria"]["allOf"][0]
+    # prod: rpoThresholdMinutes 15 → 900 seconds; classic provider name.
+    assert condition["query"] == rpo_query(15)
+    assert 'replicationProviderName_s == "InMageAzureV2"' in condition["query"]
+    assert "rpoInSeconds_d > 900" in condition["query"]
+    assert condition["operator"] == "GreaterThan" and condition["threshold"] == 0
+    assert rule.inputs["scopes"] == [workspace.outputs["id"]]
+    assert rule.inputs["actions"]["actionGroups"] == [group.outputs["id"]]
+    emails = [r["emailAddress"] for r in group.inputs["emailReceivers"]]
+    assert emails == ["dr-team@contoso.com", "noc@contoso.com"]
+    dev_rule = one(preview("dev"), "azure-native:monitor:ScheduledQueryRule")
+    assert "rpoInSeconds_d > 1800" in dev_rule.inputs["criteria"]["allOf"][0]["query"]
+
+
+# -- Automation ----------------------------------------------------------------------------------------------------
+
+
+def test_automation_account_has_a_system_identity() -> None:
+    account = one(preview("prod"), "azure-native:automation:AutomationAccount")
+    assert account.inputs["identity"]["type"] == "SystemAssigned"
+    assert account.inputs["automationAccountName"] == "aa-asr-prod-weu"
+
+
+def test_runbook_content_lives_in_a_separate_private_artifacts_account() -> None:
+    result = preview("prod")
+    accounts = {a.inputs["accountName"]: a for a in result.of_type("azure-native:storage:StorageAccount")}
+    assert set(accounts) == {"stasrcacheprodweu", "stasrartprodweu"}
+    artifacts = accounts["stasrartprodweu"]
+    assert artifacts.inputs["allowBlobPublicAccess"] is False
+    assert artifacts.inputs["enableHttpsTrafficOnly"] is True
+    assert artifacts.inputs["minimumTlsVersion"] == "TLS1_2"
+    container = one(result, "azure-native:storage:BlobContainer")
+    assert container.inputs["publicAccess"] == "None"
+    for blob in result.of_type("azure-native:storage:Blob"):
+        assert blob.inputs["accountName"] == "stasrartprodweu"
+
+
+def _expected_runbooks() -> dict[str, Path]:
+    scripts = sorted((PROJECT / "runbooks" / "actions").glob("*.py"))
+    # _helpers.py modules are imported by scripts, not published as runbooks.
+    expected = {runbook_name(p.stem): p for p in scripts if not p.stem.startswith("_")}
+    for name in ("ASR-AddPublicIp", "ASR-RestartAppPool"):  # named by the erp/portal and crm plans
+        expected.setdefault(name, BUILTIN_RUNBOOKS_DIR / f"{script_stem(name)}.py")
+    return expected
+
+
+def test_every_action_script_and_plan_runbook_is_published_as_python3_with_its_hash() -> None:
+    result = preview("prod")
+    expected = _expected_runbooks()
+    runbooks = {r.inputs["runbookName"]: r for r in result.of_type("azure-native:automation:Runbook")}
+    assert set(runbooks) == set(expected)
+    blobs = {b.inputs["blobName"] for b in result.of_type("azure-native:storage:Blob")}
+    for name, path in expected.items():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert runbooks[name].inputs["runbookType"] == "Python3"
+        # The link carries a SAS: the whole content link is a secret input.
+        assert runbooks[name].inputs["publishContentLink"] == "[secret]"
+        assert f"{name}-{digest[:16]}.py" in blobs
+        assert digest[:16] in runbooks[name].inputs["description"]
+    assert set(result.outputs["runbook_ids"]) == set(expected)
+
+
+def test_changed_script_gets_a_new_blob_name(tmp_path: Path) -> None:
+    actions = tmp_path / "actions"
+    actions.mkdir()
+    (actions / "ping_host.py").write_text("print('v1')\n")
+    first = collect_runbooks(actions, [])
+    (actions / "ping_host.py").write_text("print('v2')\n")
+    second = collect_runbooks(actions, [])
+    assert [s.name for s in first] == ["ASR-PingHost"]
+    assert first[0].blob_name != second[0].blob_name
+
+
+def test_empty_actions_directory_publishes_only_what_plans_name(tmp_path: Path) -> None:
+    cfg = load_stack("prod")
+    plans = load_plans_for_stack(cfg, "prod")
+    sources = collect_runbooks(tmp_path / "missing-dir", plans)
+    assert sorted(s.name for s in sources) == ["ASR-AddPublicIp", "ASR-RestartAppPool"]
+    assert collect_runbooks(tmp_path / "missing-dir", []) == []
+
+
+def test_plan_runbook_without_a_script_is_bad_input_naming_the_plan_line(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT / "stacks", root / "stacks")
+    shutil.copytree(PROJECT / "runbooks", root / "runbooks")
+    plan = root / "runbooks" / "plans" / "erp.yaml"
+    plan.write_text(plan.read_text().replace("runbook: ASR-AddPublicIp", "runbook: ASR-OpenFirewall"))
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
+    plans = load_plans_for_stack(load_stack("dev"), "dev")
+    line = next(i for i, text in enumerate(plan.read_text().splitlines(), 1) if "ASR-OpenFirewall" in text)
+    with pytest.raises(BadInput, match=rf"erp\.yaml:{line}: runbook 'ASR-OpenFirewall' has no script; add .*open_firewall\.py"):
+        collect_runbooks(root / "runbooks" / "actions", plans)
