@@ -7,7 +7,6 @@ and exit 0.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -20,17 +19,15 @@ policy_app = typer.Typer(
 )
 
 
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
+FORMATS = ("text", "json", "sarif")
 
 
 @policy_app.command("check")
 def check(
     stack: str = StackOption,
-    output: OutputFormat = typer.Option(
-        OutputFormat.text, "--format", "-f", help="text (grouped by resource, with fixes), json, or sarif (2.1.0)."
+    # A plain string checked here rather than a typer Enum: a bad value must be our one-line exit 2 (BadInput).
+    output: str = typer.Option(
+        "text", "--format", "-f", help="text (grouped by resource, with fixes), json, or sarif (2.1.0)."
     ),
     config: Path | None = typer.Option(
         None,
@@ -41,12 +38,14 @@ def check(
 ) -> None:
     """Check the stack's DR site against the policy pack; exit 1 on a mandatory violation."""
     from asrctl.config import load_stack
-    from asrctl.errors import OperationFailed
+    from asrctl.errors import BadInput, OperationFailed
     from asrctl.plans import load_plans_for_stack
     from asrctl.policy.config_file import load_policy_config
     from asrctl.policy.context import merge_policy_config, stack_policy_config
     from asrctl.policy.rules import RULES
 
+    if output not in FORMATS:
+        raise BadInput(f"--format {output!r}: choose one of {', '.join(FORMATS)}")
     cfg = load_stack(stack)
     plans = load_plans_for_stack(cfg, stack)
     user = load_policy_config(config, RULES) if config is not None else {}
@@ -59,9 +58,9 @@ def check(
     preview = run_program(stack)
     report = evaluate(stack, preview.resources, policy_config)
 
-    if output is OutputFormat.json:
+    if output == "json":
         print_json(render_json(report))
-    elif output is OutputFormat.sarif:
+    elif output == "sarif":
         from asrctl.project import stack_file
         from asrctl.yamlfile import load_yaml
 

@@ -73,7 +73,7 @@ def effective_levels(rules: Sequence[Rule], config: Mapping[str, Mapping[str, An
 
 def _wire(value: Any) -> Any:
     """Mock-mode values → the engine's wire form, so the proxy raises UnknownValueError on unknowns."""
-    from pulumi_policy.deserialize import UNKNOWN_STRING_VALUE
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
     if isinstance(value, str):
         return UNKNOWN_STRING_VALUE if value == UNKNOWN_MARKER else value

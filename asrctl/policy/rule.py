@@ -44,6 +44,32 @@ PUBLIC_IP = "azure-native:network:PublicIPAddress"
 
 ReportViolation = Callable[..., None]
 
+# azure-native types whose Args take `tags` (checked against pulumi-azure-native 3.29). A resource of another
+# azure-native type is in scope too as soon as it declares tags.
+TAGGABLE = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:recoveryservices:Vault",
+        "azure-native:network:NetworkSecurityGroup",
+        "azure-native:network:NetworkInterface",
+        "azure-native:network:VirtualNetwork",
+        "azure-native:network:VirtualNetworkGateway",
+        "azure-native:network:LocalNetworkGateway",
+        "azure-native:network:VirtualNetworkGatewayConnection",
+        "azure-native:network:PublicIPAddress",
+        "azure-native:network:RouteTable",
+        "azure-native:network:PrivateEndpoint",
+        "azure-native:compute:VirtualMachine",
+        "azure-native:compute:Disk",
+        "azure-native:compute:VirtualMachineExtension",
+        "azure-native:automation:AutomationAccount",
+        "azure-native:automation:Runbook",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:monitor:ScheduledQueryRule",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -157,8 +183,15 @@ def is_cache_account(urn: str, name: str) -> bool:
 
 
 def is_failback_resource(urn: str, name: str) -> bool:
-    """Temporary failback infrastructure: built under a Failback component, or named for it."""
-    return any("Failback" in t for t in parent_types(urn)) or "failback" in name.lower()
+    """Temporary failback infrastructure: built under a Failback component, or (no component) named for it.
+
+    The name fallback is limited to resources without a parent component, so e.g. the InMage failback
+    *replication policy* (permanent, built by the policies component) is not mistaken for temporary infrastructure.
+    """
+    parents = [t for t in parent_types(urn) if not t.startswith("pulumi:pulumi:Stack")]
+    if parents:
+        return any("Failback" in t for t in parents)
+    return "failback" in name.lower()
 
 
 def resource_props(resource: Any) -> Any:

@@ -2,12 +2,21 @@
 
 They exist only between reprotect and re-enable; the tags let a cost report (or a cleanup job) find them and
 say when they should have been deleted. In scope: VPN gateway, local network gateway, gateway connection (they
-exist only for failback) and anything built under the Failback component or named for it.
+exist only for failback) and every taggable resource built under the Failback component.
 """
 
 from datetime import date
 
-from asrctl.policy.rule import GATEWAY_CONNECTION, LOCAL_GATEWAY, VPN_GATEWAY, Rule, is_failback_resource, tag_map
+from asrctl.policy.rule import (
+    GATEWAY_CONNECTION,
+    LOCAL_GATEWAY,
+    TAGGABLE,
+    VPN_GATEWAY,
+    Rule,
+    dig,
+    is_failback_resource,
+    tag_map,
+)
 
 ALWAYS_TEMPORARY = (VPN_GATEWAY, LOCAL_GATEWAY, GATEWAY_CONNECTION)
 
@@ -17,6 +26,8 @@ def _validate(args, report_violation) -> None:
         return
     if args.resource_type not in ALWAYS_TEMPORARY and not is_failback_resource(args.urn, args.name):
         return
+    if args.resource_type not in TAGGABLE and dig(args.props, "tags") is None:
+        return  # e.g. the GatewaySubnet: ARM gives subnets no tags
     tags = tag_map(args.props)
     temporary_key = RULE.setting(args, "temporaryTag")
     expiry_key = RULE.setting(args, "expiryTag")

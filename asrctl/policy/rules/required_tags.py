@@ -1,32 +1,6 @@
 """required-tags: owner, environment and DR tier on every taggable Azure resource (cost and incident routing)."""
 
-from asrctl.policy.rule import Rule, dig, tag_map
-
-# azure-native types whose Args take `tags` (checked against pulumi-azure-native 3.29). A resource of another
-# azure-native type is in scope too as soon as it declares tags.
-TAGGABLE = frozenset(
-    {
-        "azure-native:resources:ResourceGroup",
-        "azure-native:storage:StorageAccount",
-        "azure-native:recoveryservices:Vault",
-        "azure-native:network:NetworkSecurityGroup",
-        "azure-native:network:NetworkInterface",
-        "azure-native:network:VirtualNetwork",
-        "azure-native:network:VirtualNetworkGateway",
-        "azure-native:network:LocalNetworkGateway",
-        "azure-native:network:VirtualNetworkGatewayConnection",
-        "azure-native:network:PublicIPAddress",
-        "azure-native:network:RouteTable",
-        "azure-native:network:PrivateEndpoint",
-        "azure-native:compute:VirtualMachine",
-        "azure-native:compute:Disk",
-        "azure-native:compute:VirtualMachineExtension",
-        "azure-native:automation:AutomationAccount",
-        "azure-native:automation:Runbook",
-        "azure-native:operationalinsights:Workspace",
-        "azure-native:monitor:ScheduledQueryRule",
-    }
-)
+from asrctl.policy.rule import TAGGABLE, Rule, dig, tag_map
 
 
 def _validate(args, report_violation) -> None:

@@ -1,0 +1,315 @@
+"""`asrctl policy check` end to end: the real program under mocks, the sample stacks, an insecure stack, the
+output formats, config overrides, bad input, and the CrossGuard pack starting in Pulumi's own engine path.
+
+The program costs ~23 ms per resource under mocks, so each stack is run once per session and the CLI tests hand
+that cached preview to the command (``run_program`` is looked up when the command runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asrctl.policy.rules import RULES, RULES_BY_NAME
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+FIXTURES = Path(__file__).parent / "fixtures" / "policy"
+
+# Mandatory violations the sample stacks have today because of the program (not the stack files): reported to
+# the lead (issue 7 report), not waived. Remove an entry when the program is fixed: the strict xfail below fails
+# as soon as a stack passes, so this list cannot go stale silently.
+KNOWN_PROGRAM_GAPS = {
+    "dev": {"storage-shared-key-disabled-with-vault-identity"},
+    "prod": {"storage-shared-key-disabled-with-vault-identity", "vm-encryption-at-host-or-disk-encryption"},
+}
+
+# What the insecure stack file itself gets wrong (beyond the program gaps every stack shares):
+#  - tags.owner is empty                                   → required-tags
+#  - multiVmSync on, but its machines are in no plan       → replication-multi-vm-sync-only-when-used
+#  - phase 2 with machines that no recovery plan covers    → protected-items-covered-by-plan
+INSECURE_EXPECTED = {
+    "required-tags",
+    "replication-multi-vm-sync-only-when-used",
+    "protected-items-covered-by-plan",
+}
+
+
+def _insecure_project(root: Path) -> Path:
+    """A copy of the project (links) whose stacks/ also holds the insecure stack fixture."""
+    for entry in PROJECT.iterdir():
+        if entry.name in ("stacks", ".git", ".venv", ".asrctl") or entry.name.startswith("."):
+            continue
+        (root / entry.name).symlink_to(entry)
+    (root / "stacks").mkdir()
+    for stack in (PROJECT / "stacks").glob("Pulumi.*.yaml"):
+        (root / "stacks" / stack.name).symlink_to(stack)
+    shutil.copy(FIXTURES / "Pulumi.insecure.yaml", root / "stacks" / "Pulumi.insecure.yaml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def previews(tmp_path_factory: pytest.TempPathFactory):
+    """``run_program`` results, one run per stack per session."""
+    from asrctl.mockmode import run_program
+
+    cache: dict[str, Any] = {}
+    insecure_root = _insecure_project(tmp_path_factory.mktemp("insecure-project"))
+
+    def get(stack: str):
+        if stack not in cache:
+            root = insecure_root if stack == "insecure" else PROJECT
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("ASRCTL_PROJECT_DIR", str(root))
+                mp.chdir(PROJECT)
+                cache[stack] = run_program(stack)
+        return cache[stack]
+
+    get.insecure_root = insecure_root
+    return get
+
+
+def _check(stack: str, preview: Any, user: dict | None = None):
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.context import merge_policy_config, stack_policy_config
+    from asrctl.policy.evaluate import evaluate
+
+    cfg = load_stack(stack)
+    config = merge_policy_config(stack_policy_config(cfg, load_plans_for_stack(cfg, stack)), user or {})
+    return evaluate(stack, preview.resources, config)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_sample_stack_has_no_mandatory_violation_beyond_reported_program_gaps(stack: str, previews) -> None:
+    report = _check(stack, previews(stack))
+    assert {v.rule for v in report.mandatory} - KNOWN_PROGRAM_GAPS[stack] == set(), report.mandatory
+    assert report.not_evaluated == []
+    # the rules really looked at this stack's resources (not an empty or misparsed preview)
+    assert report.resource_count == len(previews(stack).resources) > 20
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=f"program gaps reported: {sorted(g)}"))
+     for s, g in KNOWN_PROGRAM_GAPS.items() if g]
+    + [s for s, g in KNOWN_PROGRAM_GAPS.items() if not g],
+)
+def test_sample_stack_passes(stack: str, previews) -> None:
+    assert _check(stack, previews(stack)).passed
+
+
+def test_immutability_is_advisory_in_dev_and_mandatory_in_prod(previews) -> None:
+    dev, prod = _check("dev", previews("dev")), _check("prod", previews("prod"))
+    assert dev.levels["vault-immutability-enabled"] == "advisory"
+    assert prod.levels["vault-immutability-enabled"] == "mandatory"
+    # dev's vault has immutability off: reported, but only as advice
+    assert [v.level for v in dev.violations if v.rule == "vault-immutability-enabled"] == ["advisory"]
+
+
+def test_prod_plans_and_failback_are_checked(previews) -> None:
+    """Prod is phase 2 with failback: plan, coverage and failback rules have real resources to judge."""
+    types = {r.type for r in previews("prod").resources}
+    assert {"azure-native:recoveryservices:ReplicationRecoveryPlan",
+            "azure-native:recoveryservices:ReplicationProtectedItem",
+            "azure-native:network:VirtualNetworkGatewayConnection"} <= types
+    rules = {v.rule for v in _check("prod", previews("prod")).violations}
+    assert not rules & {"protected-items-covered-by-plan", "failback-connectivity-present",
+                        "failback-resources-tagged-temporary", "recovery-plan-group-order"}
+
+
+def test_insecure_stack_fails_with_exactly_the_expected_rules(previews, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(previews.insecure_root))
+    report = _check("insecure", previews("insecure"))
+    mandatory = {v.rule for v in report.mandatory}
+    baseline = KNOWN_PROGRAM_GAPS["dev"] | KNOWN_PROGRAM_GAPS["prod"]
+    assert mandatory - baseline == INSECURE_EXPECTED
+    assert not report.passed
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command
+
+
+@pytest.fixture
+def cached_program(previews, monkeypatch: pytest.MonkeyPatch):
+    import asrctl.mockmode
+
+    monkeypatch.setattr(asrctl.mockmode, "run_program", previews)
+
+
+def test_check_text_groups_by_resource_with_fix(cli, cached_program) -> None:
+    result = cli("policy", "check", "--stack", "dev")
+    assert result.exit_code == (1 if KNOWN_PROGRAM_GAPS["dev"] else 0)
+    assert "dr-vault-rsv (azure-native:recoveryservices:Vault)" in result.stdout
+    assert "advisory   vault-immutability-enabled:" in result.stdout
+    assert "fix: Set properties.security_settings.immutability_settings.state" in result.stdout
+    if KNOWN_PROGRAM_GAPS["dev"]:
+        assert result.stderr.count("\n") == 1 and "mandatory violation(s)" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_check_config_file_lowers_levels_and_exit_becomes_0(cli, cached_program, tmp_path: Path) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({name: "advisory" for name in KNOWN_PROGRAM_GAPS["dev"]}
+                                 | {"storage-geo-redundant": "disabled"}))
+    result = cli("policy", "check", "--stack", "dev", "--format", "json", "--config", str(config))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["passed"] is True and data["summary"]["mandatory"] == 0
+    assert "storage-geo-redundant" not in {v["rule"] for v in data["violations"]}
+    assert {r["name"]: r["enforcementLevel"] for r in data["rules"]}["storage-geo-redundant"] == "disabled"
+
+
+def test_check_config_all_raises_advisories_to_mandatory(cli, cached_program, tmp_path: Path) -> None:
+    config = tmp_path / "strict.yaml"
+    config.write_text("all: mandatory\n")
+    result = cli("policy", "check", "--stack", "dev", "--format", "json", "--config", str(config))
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert "vault-immutability-enabled" in {v["rule"] for v in data["violations"] if v["enforcementLevel"] == "mandatory"}
+
+
+def test_check_json_for_scripts(cli, cached_program) -> None:
+    result = cli("policy", "check", "--stack", "prod", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["stack"] == "prod" and data["summary"]["rules"] == len(RULES)
+    assert {v["rule"] for v in data["violations"] if v["enforcementLevel"] == "mandatory"} == KNOWN_PROGRAM_GAPS["prod"]
+    assert all({"rule", "enforcementLevel", "severity", "resource", "type", "urn", "message"} <= set(v)
+               for v in data["violations"])
+    assert result.exit_code == (1 if KNOWN_PROGRAM_GAPS["prod"] else 0)
+
+
+def test_check_sarif_for_code_review(cli, cached_program) -> None:
+    from asrctl.yamlfile import load_yaml
+
+    result = cli("policy", "check", "--stack", "dev", "--format", "sarif")
+    sarif = json.loads(result.stdout)
+    assert sarif["version"] == "2.1.0" and "sarif" in sarif["$schema"]
+    [run] = sarif["runs"]
+    driver_rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in driver_rules] == [r.name for r in RULES]
+    assert run["results"], "dev has advisories at least"
+    stack_doc = load_yaml(PROJECT / "stacks" / "Pulumi.dev.yaml")
+    for res in run["results"]:
+        assert driver_rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        assert res["level"] in ("error", "warning")
+        [loc] = res["locations"]
+        assert loc["physicalLocation"]["artifactLocation"]["uri"] == "stacks/Pulumi.dev.yaml"
+        assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:pulumi:dev::")
+    immutability = next(r for r in run["results"] if r["ruleId"] == "vault-immutability-enabled")
+    assert immutability["level"] == "warning"
+    assert immutability["locations"][0]["physicalLocation"]["region"]["startLine"] == stack_doc.line_of(
+        ("config", "vmware-azure-dr:policy"))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"no-such-rule": "advisory"}', "'no-such-rule' is not a rule of this pack"),
+        ('{"storage-https-only": "sometimes"}', "enforcementLevel 'sometimes' is not one of"),
+        ('{"replication-rpo-threshold-within-bound": {"maxRpoThresholdMinutes": "ten"}}', "is not a valid integer"),
+        ('{"storage-https-only": {"color": "red"}}', "'color' is not a setting of this rule"),
+        ("- just\n- a list\n", "a policy config is a mapping"),
+        ('{"storage-https-only": ', "invalid YAML"),
+    ],
+    ids=["unknown-rule", "bad-level", "bad-setting-type", "unknown-setting", "not-a-mapping", "unparsable"],
+)
+def test_check_invalid_config_is_one_line_exit_2(cli, tmp_path: Path, content: str, expected: str) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text(content)
+    result = cli("policy", "check", "--stack", "dev", "--config", str(config))
+    assert result.exit_code == 2
+    assert expected in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "policy.json:" in result.stderr
+
+
+def test_check_missing_config_file_and_unknown_stack_exit_2(cli, tmp_path: Path) -> None:
+    missing = cli("policy", "check", "--stack", "dev", "--config", str(tmp_path / "nope.json"))
+    assert missing.exit_code == 2 and "file not found" in missing.stderr
+    unknown = cli("policy", "check", "--stack", "nosuch")
+    assert unknown.exit_code == 2 and "unknown stack" in unknown.stderr and unknown.stderr.count("\n") == 1
+
+
+def test_check_bad_format_exit_2(cli) -> None:
+    result = cli("policy", "check", "--stack", "dev", "--format", "xml")
+    assert result.exit_code == 2 and "--format 'xml': choose one of text, json, sarif" in result.stderr
+
+
+def test_rules_lists_every_rule(cli) -> None:
+    data = json.loads(cli("policy", "rules", "--json").stdout)
+    assert [r["name"] for r in data] == [r.name for r in RULES]
+    assert all(r["description"].split()[0] in ("Requires", "Prohibits", "Recommends") for r in data)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pack in Pulumi's engine path
+
+
+def _start_pack(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "__main__.py"], cwd=PROJECT / "policy", env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline()  # PolicyPack prints the analyzer's port, then blocks serving gRPC
+    if not line.strip().isdigit():
+        proc.kill()
+        pytest.fail(f"pack did not print a port: {line!r} {proc.stderr.read()}")
+    return proc, int(line)
+
+
+def test_pack_starts_and_serves_the_same_rules(asrctl_env: dict[str, str]) -> None:
+    import grpc
+    from google.protobuf import empty_pb2, struct_pb2
+    from pulumi.runtime import proto
+
+    proc, port = _start_pack({**asrctl_env, "PULUMI_STACK": "prod", "ASRCTL_PROJECT_DIR": str(PROJECT)})
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = proto.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=20)
+            assert info.name == "asrctl-dr-site"
+            assert [p.name for p in info.policies] == [r.name for r in RULES]
+            # the prod stack context reached the engine: immutability mandatory, prod's RPO bound
+            assert info.initialConfig["vault-immutability-enabled"].enforcementLevel == proto.MANDATORY
+            bound = info.initialConfig["replication-rpo-threshold-within-bound"].properties
+            assert bound["maxRpoThresholdMinutes"] == 30
+            props = struct_pb2.Struct()
+            props.update({"kind": "StorageV2", "minimumTlsVersion": "TLS1_0", "allowBlobPublicAccess": False,
+                          "enableHttpsTrafficOnly": True, "tags": {"owner": "o", "environment": "e", "drTier": "t"}})
+            response = stub.Analyze(proto.AnalyzeRequest(
+                type="azure-native:storage:StorageAccount", properties=props,
+                urn="urn:pulumi:prod::vmware-azure-dr::azure-native:storage:StorageAccount::st", name="st",
+            ), timeout=20)
+            assert {d.policyName for d in response.diagnostics} == {"storage-minimum-tls-1-2", "storage-geo-redundant"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_pack_starts_without_stack_context(asrctl_env: dict[str, str]) -> None:
+    env = {k: v for k, v in asrctl_env.items() if k != "PULUMI_STACK"}
+    proc, port = _start_pack(env)
+    proc.terminate()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    proc.stderr.close()
+    assert port > 0
+
+
+def test_policy_pack_manifest_is_python() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((PROJECT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python" and manifest["version"]
+    assert os.path.isfile(PROJECT / "policy" / "__main__.py")
+    assert RULES_BY_NAME  # the pack imports the same registry
