@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +259,13 @@ def _start_pack(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
         [sys.executable, "-u", "__main__.py"], cwd=PROJECT / "policy", env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    line = proc.stdout.readline()  # PolicyPack prints the analyzer's port, then blocks serving gRPC
+    # PolicyPack prints the analyzer's port, then blocks serving gRPC; a pack that never gets there is killed.
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        line = proc.stdout.readline()
+    finally:
+        watchdog.cancel()
     if not line.strip().isdigit():
         proc.kill()
         pytest.fail(f"pack did not print a port: {line!r} {proc.stderr.read()}")

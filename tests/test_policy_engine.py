@@ -140,7 +140,7 @@ def test_every_rule_is_documented() -> None:
             assert schema.get("type") and schema.get("description"), (rule.name, key)
 
 
-def test_example_policy_config_is_valid(tmp_path) -> None:
+def test_example_policy_config_is_valid() -> None:
     """policy/config.example.json is what the README shows for --config and --policy-pack-config."""
     from pathlib import Path
 
@@ -150,3 +150,18 @@ def test_example_policy_config_is_valid(tmp_path) -> None:
     config = load_policy_config(example, RULES)
     assert config["storage-geo-redundant"] == {"enforcementLevel": "disabled"}
     assert effective_levels(RULES, config)["vault-immutability-enabled"] == "mandatory"
+
+
+def test_reports_never_echo_secret_values() -> None:
+    import base64
+    import json
+
+    from asrctl.policy.output import render_json, render_text
+
+    leaked = base64.b64encode(b"setup.exe /passphrase Hunter2-Secret").decode()
+    vm = Captured("azure-native:compute:VirtualMachine", "dr-failback-ps-vm",
+                  {"osProfile": {"customData": leaked, "adminPassword": "[secret]"}, "tags": TAGS})
+    report = evaluate("t", [vm], {})
+    assert "vm-no-password-in-custom-data" in {v.rule for v in report.violations}
+    for text in (render_text(report), json.dumps(render_json(report))):
+        assert "Hunter2-Secret" not in text and leaked not in text
