@@ -118,7 +118,9 @@ class Rule:
             tags=list(self.tags) or None,
         )
         if self.anchor:
-            common["framework"] = pp.PolicyComplianceFramework(name="azure", reference=self.anchor)
+            # The anchor names the equivalent built-in control, so a reviewer can map findings to Azure Policy/Checkov.
+            framework = "Azure Policy" if self.anchor.startswith("Azure Policy") else "Checkov"
+            common["framework"] = pp.PolicyComplianceFramework(name=framework, reference=self.anchor)
         cls = pp.StackValidationPolicy if self.stack else pp.ResourceValidationPolicy
         return cls(**common)
 
