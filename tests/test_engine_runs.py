@@ -128,3 +128,30 @@ def test_manual_action_timeout_fails_the_run(cli, project_copy):
     run = show(cli, run_id)
     assert run["status"] == "failed" and "not approved within its 1s timeout" in run["error"]
     assert run["groups"][2]["actions"][1]["approved_by"] is None
+
+
+def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
+    import time
+
+    env = {**os.environ, "ASRCTL_SIM_SPEED": "300"}  # slow enough that the database group takes ~2 s
+    proc = subprocess.Popen([sys.executable, "-m", "asrctl", "drill", "erp", "--stack", "dev", "--auto-approve"],
+                            env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = json.loads(cli("runs", "list", "--json").stdout)["runs"]
+            started = runs and any(m["job_id"] for m in runs[0]["groups"][0]["machines"]) if runs else False
+            if started:
+                break
+            time.sleep(0.05)
+        assert started, "the drill never started a job"
+        result = cli("runs", "cancel", runs[0]["run_id"])
+        assert result.exit_code == 0
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stderr
+    run = show(cli, runs[0]["run_id"])
+    assert run["status"] == "cancelled" and "cancelled" in run["error"]
+    world = json.loads(cli("sim", "show", "--stack", "dev", "--json").stdout)["machines"]
+    assert all(m["operations"] == [] for m in world if not m["name"].startswith("erp-sql"))  # nothing new sent
