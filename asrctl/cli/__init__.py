@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-import click
 import typer
+from typer._click.exceptions import ClickException  # typer ≥ 0.24 vendors click: its own classes, not click's
 
 from asrctl import __version__
 from asrctl.errors import EXIT_BAD_INPUT, EXIT_FAILED, AsrctlError
@@ -65,18 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="asrctl", standalone_mode=False)
     except AsrctlError as exc:
-        click.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except ClickException as exc:
+        # Usage errors (unknown option, missing argument, bad choice): click's one-paragraph message, exit 2.
         exc.show()
         return exc.exit_code if exc.exit_code else EXIT_BAD_INPUT
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        typer.echo("interrupted", err=True)
         return 130
     return result if isinstance(result, int) else 0
 

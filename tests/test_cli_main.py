@@ -1,0 +1,52 @@
+"""The CLI's outer contract: usage errors are exit 2 without a traceback; --help starts without heavy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("policy", "check", "--stack", "dev", "--bogus"),
+        ("drill",),
+        ("preview",),
+        ("nosuchcommand",),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(cli, args) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2, result
+    assert "Traceback" not in result.stderr
+    assert "Error:" in result.stderr
+
+
+def test_unknown_stack_is_one_line_exit_2(cli) -> None:
+    result = cli("plan", "validate", "erp", "--stack", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, prod)"
+    ]
+
+
+def test_version(cli) -> None:
+    from asrctl import __version__
+
+    assert cli("--version").stdout.strip() == f"asrctl {__version__}"
+
+
+def test_help_imports_no_heavy_package() -> None:
+    """`asrctl --help` must stay instant: Pulumi, the Azure SDK and ansible-runner load only inside commands."""
+    code = (
+        "import sys; from asrctl.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'pulumi', 'pulumi_azure_native', 'pulumi_vsphere', 'pulumi_policy', 'azure', 'ansible_runner', 'ansible'})\n"
+        "print('HEAVY:' + ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY:", f"heavy modules imported by --help: {out.stdout[-300:]}"
+    assert "Commands" in out.stdout
