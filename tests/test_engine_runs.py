@@ -133,7 +133,7 @@ def test_manual_action_timeout_fails_the_run(cli, project_copy):
 def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
     import time
 
-    env = {**os.environ, "ASRCTL_SIM_SPEED": "300"}  # slow enough that the database group takes ~2 s
+    env = {**os.environ, "ASRCTL_SIM_SPEED": "100"}  # slow enough that the database group takes ~5 s
     proc = subprocess.Popen([sys.executable, "-m", "asrctl", "drill", "erp", "--stack", "dev", "--auto-approve"],
                             env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -153,5 +153,10 @@ def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
     assert proc.returncode == 1, stderr
     run = show(cli, runs[0]["run_id"])
     assert run["status"] == "cancelled" and "cancelled" in run["error"]
+    journal = Journal()
+    events = journal.events(runs[0]["run_id"])
+    journal.close()
+    cancel_at = next(e["seq"] for e in events if e["type"] == "cancel-requested")
+    assert not [e for e in events if e["seq"] > cancel_at and e["type"] == "intent"]  # no side effect after it
     world = json.loads(cli("sim", "show", "--stack", "dev", "--json").stdout)["machines"]
-    assert all(m["operations"] == [] for m in world if not m["name"].startswith("erp-sql"))  # nothing new sent
+    assert all(m["operations"] == [] for m in world if m["name"].startswith("erp-web"))  # the last group never ran
