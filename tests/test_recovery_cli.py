@@ -136,3 +136,24 @@ def test_drill_runs_readiness_first_unless_skipped(cli):
     run = last_run(cli)
     assert run["skip_readiness"] is False and run["readiness"], "readiness checks recorded"
     assert {c["status"] for c in run["readiness"]} <= {"pass", "warn"}
+
+
+def test_readiness_failure_stops_the_drill_before_any_side_effect(cli, monkeypatch):
+    import asrctl.recovery.readiness as readiness
+
+    class Failing:
+        ok = False
+        checks = [("recovery-point-age", "fail", "latest crash-consistent point is 2h old", "erp-sql01"),
+                  ("test-network", "pass", "present", None)]
+
+    monkeypatch.setattr(readiness, "run_readiness", lambda *args: Failing())
+    result = cli("drill", "erp", "--stack", "dev", "--auto-approve")
+    assert result.exit_code == 1
+    assert "readiness failed: recovery-point-age (erp-sql01): latest crash-consistent point is 2h old" in result.stderr
+    assert "--skip-readiness" in result.stderr
+    run = last_run(cli)
+    assert run["status"] == "failed" and run["readiness"][0]["status"] == "fail"
+    assert all(ops == [] for ops in sim_ops(cli, "dev").values())
+    # the override is recorded
+    assert cli("drill", "erp", "--stack", "dev", "--auto-approve", "--skip-readiness").exit_code == 0
+    assert last_run(cli)["skip_readiness"] is True

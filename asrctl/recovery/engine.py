@@ -434,6 +434,7 @@ class Engine:
     def _timeout_machine(self, operation: str, task: _MachineTask, failures: list[str]) -> None:
         error = (f"{task.name}: {operation} job {task.job.id} still running after "
                  f"{MACHINE_OPERATION_TIMEOUT // 60} minutes (ASR's RTO SLA); cancelled it")
+        self.journal.update_step(self.run_id, task.step_id, "intent", {"call": "cancel_job", "job_id": task.job.id})
         try:
             self._write(self.provider.cancel_job, task.job)
         except (AmbiguousResult, Throttled):
