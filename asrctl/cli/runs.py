@@ -37,14 +37,14 @@ def list_cmd(json_out: bool = JsonOption) -> None:
 @runs_app.command("show")
 def show_cmd(run_id: str = typer.Argument(..., help="Run id (see `asrctl runs list`)."), json_out: bool = JsonOption) -> None:
     """One run: groups, machines, actions, approvals."""
-    from asrctl.recovery.display import summary_table
+    from asrctl.recovery.display import print_summary
     from asrctl.recovery.runrecord import load_run
 
     run = load_run(run_id)
     if json_out:
         print_json(run)
         return
-    out_console.print(summary_table(run))
+    print_summary(out_console, run)
     if run["error"]:
         out_console.print(f"error: {run['error']}")
     if run["paused_step"]:
