@@ -67,9 +67,8 @@ def deploy(
             )
         inventory_text = render_inventory(cfg, stack)
 
-    progress = _Progress(quiet=False)
     mode = " (check mode: nothing will change)" if check else ""
-    err_console.print(f"[bold]Deploying the Mobility service[/] for stack {stack}{mode}")
+    progress = _Progress(header=f"[bold]Deploying the Mobility service[/] for stack {stack}{mode}")
     result = run_deploy(
         passphrase=passphrase,
         inventory_file=inventory,
@@ -90,14 +89,14 @@ def deploy(
 class _Progress:
     """Live progress on stderr from runner events: each task once, each host's result as it lands."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+    def __init__(self, header: str) -> None:
+        self.header = header  # printed once the playbook starts, so bad input stays a single line
         self._tasks_seen: set[str] = set()
 
     def __call__(self, event: dict[str, Any], outcome: Any) -> None:
-        if self.quiet:
-            return
         data = event.get("event_data") or {}
+        if event.get("event") == "playbook_on_start":
+            err_console.print(self.header)
         if event.get("event") == "playbook_on_task_start":
             task = data.get("task", "")
             if task and task not in self._tasks_seen:

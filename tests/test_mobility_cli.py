@@ -1,0 +1,114 @@
+"""asrctl mobility deploy: bad input exits 2 in one line; the rendered inventory; runner events → host outcomes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from asrctl.config import load_stack
+from asrctl.mobility.inventory import render_inventory
+from asrctl.mobility.outcome import OutcomeCollector
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _one_line_error(result, *needles: str) -> None:
+    assert result.exit_code == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_missing_passphrase_env_exits_2_naming_it(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
+    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path)), "ASRCTL_CS_PASSPHRASE")
+
+
+def test_rendered_inventory_needs_an_installer_dir(cli, monkeypatch):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    _one_line_error(cli("mobility", "deploy", "--stack", "dev"), "--installer-dir")
+
+
+def test_missing_inventory_file_exits_2(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--inventory", str(tmp_path / "nope.ini")), "nope.ini")
+
+
+def test_missing_installer_dir_exits_2(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    _one_line_error(
+        cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path / "none")), "--installer-dir"
+    )
+
+
+def test_unknown_stack_exits_2(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    _one_line_error(cli("mobility", "deploy", "--stack", "nosuch", "--installer-dir", str(tmp_path)), "nosuch")
+
+
+def test_zero_forks_is_bad_input(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path), "--forks", "0")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_rendered_inventory_groups_the_stack_machines_by_os(tmp_path):
+    cfg = load_stack("dev")
+    text = render_inventory(cfg, "dev")
+    assert text.startswith("#\n# Ansible managed")
+    path = tmp_path / "hosts.ini"
+    path.write_text(text)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    inv = json.loads(proc.stdout)
+    linux = {m.name for m in cfg.machines if m.os == "linux"}
+    windows = {m.name for m in cfg.machines if m.os == "windows"}
+    assert set(inv["linux"]["hosts"]) == linux and linux
+    assert set(inv["windows"]["hosts"]) == windows and windows
+    hostvars = inv["_meta"]["hostvars"]
+    for m in cfg.machines:
+        assert hostvars[m.name]["ansible_host"] == m.ip
+        assert hostvars[m.name]["asr_mobility_service_cs_address"] == cfg.configuration_server.ip
+        expected = "psrp" if m.os == "windows" else "ssh"
+        assert hostvars[m.name]["ansible_connection"] == expected
+
+
+def _event(kind: str, host: str, res: dict | None = None, **data) -> dict:
+    return {"event": kind, "event_data": {"host": host, "res": res or {}, **data}}
+
+
+def test_outcomes_from_runner_events():
+    c = OutcomeCollector(secrets=("s3cret",))
+    c.collect(_event("runner_on_failed", "a", {"msg": "probe"}, ignore_errors=True))  # ignored: not a failure
+    c.collect(_event("runner_on_ok", "a", {"ansible_facts": {"asr_mobility_service_result": {
+        "status": "upgraded", "changed": True, "reboot_required": "False", "message": "upgraded 9.50 to 9.60"}}}))
+    c.collect(_event("runner_on_failed", "b", {"msg": "installer exited 42 near s3cret"}, task="Run the installer"))
+    c.collect(_event("runner_on_ok", "b", {"ansible_facts": {"asr_mobility_service_result": {"status": "installed"}}}))
+    c.collect(_event("runner_on_unreachable", "c", {"msg": "ssh: connect to host refused"}))
+    c.collect(_event("runner_on_ok", "d", {"changed": False}))
+    c.collect({"event": "playbook_on_stats", "event_data": {"ok": {"d": 3, "e": 1}}})
+    got = {o.name: o for o in c.outcomes}
+    assert (got["a"].status, got["a"].changed, got["a"].reboot_required) == ("upgraded", True, False)
+    assert got["b"].status == "failed" and "42" in got["b"].message and "s3cret" not in got["b"].message
+    assert got["c"].status == "unreachable" and "refused" in got["c"].message
+    assert got["d"].status == "failed" and got["e"].status == "failed"
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_blank_passphrase_is_rejected(value, monkeypatch):
+    from asrctl.errors import BadInput
+    from asrctl.mobility.driver import passphrase_from_env
+
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", value)
+    with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE"):
+        passphrase_from_env()
