@@ -216,6 +216,9 @@ class FakeArm:
             )
         current = None
         if item.current_job:
+            # ASR jobs move on by themselves: any read of the item counts as one step of its job.
+            self.advance(self.jobs[item.current_job])
+        if item.current_job:
             job = self.jobs[item.current_job]
             current = m.CurrentScenarioDetails(
                 scenario_name=job.scenario, job_id=self.job_id(job.name), start_time=job.start

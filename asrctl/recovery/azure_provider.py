@@ -198,6 +198,8 @@ class AzureProvider:
     """The RecoveryProvider protocol against Azure Site Recovery. See the module docstring for wire behaviour."""
 
     name = "azure"
+    # Seconds between the engine's job polls: ASR jobs take minutes, and reads share ARM's per-principal bucket.
+    poll_interval = 30.0
 
     def __init__(
         self,
