@@ -70,3 +70,41 @@ def test_failover_with_a_500_after_accept_fails_over_each_machine_exactly_once(w
     assert len(failovers) == 3  # one per machine: the ambiguous one was reconciled, not re-sent
     assert {p.path.split("/")[-2] for p in failovers} == set(arm.items)
     assert all(i.active_location == "Recovery" for i in arm.items.values())
+
+
+def test_readiness_cli_through_azure_reads_the_vault(world, cli):
+    import json
+
+    arm, plan = world
+    result = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["provider"] == "azure" and report["ok"]
+    assert {c["machine"] for c in report["checks"] if c["name"] == "app-consistent-point"} == {"erp-sql01"}
+    assert not [r for r in arm.requests if r.method != "GET"]  # readiness only reads
+
+    arm.item_by_machine("ERP-SQL01").health = "Critical"
+    failed = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure")
+    assert failed.exit_code == 1 and "replication-health" in failed.stdout
+    # The failback infrastructure is configured in prod but its servers have not registered in the fake vault.
+    failback = cli(
+        "readiness", str(plan), "--stack", "prod", "--provider", "azure", "--operation", "failback", "--json"
+    )
+    checks = {c["name"]: c for c in json.loads(failback.stdout)["checks"] if c["machine"] is None}
+    assert failback.exit_code == 1 and checks["failback-infrastructure"]["status"] == "fail"
+
+
+def test_no_credentials_exits_2_with_one_line_naming_what_was_tried(world, cli, monkeypatch, tmp_path):
+    _, plan = world
+    monkeypatch.delenv("ASRCTL_ARM_TOKEN")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no az, pwsh or azd to fall back on
+    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
+                "IDENTITY_ENDPOINT", "MSI_ENDPOINT", "AZURE_USERNAME"):  # fmt: skip
+        monkeypatch.delenv(var, raising=False)
+    result = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "managed identity" in lines[0] and "az login" in lines[0] and "ASRCTL_ARM_TOKEN" in lines[0]

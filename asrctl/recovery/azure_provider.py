@@ -25,6 +25,7 @@ management endpoint (https only); ``ASRCTL_ARM_TOKEN`` is a static bearer token 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -256,6 +257,10 @@ class AzureProvider:
         from azure.mgmt.recoveryservicessiterecovery import SiteRecoveryManagementClient
 
         credential = self._credential_or_default()
+        # azure-identity logs a multi-line WARNING per failed credential; our one-line error below says it all.
+        identity_logger = logging.getLogger("azure.identity")
+        level = identity_logger.level
+        identity_logger.setLevel(logging.ERROR)
         try:
             credential.get_token(self.scope)  # fail here, once, with a message that says what was tried
         except ClientAuthenticationError as exc:  # CredentialUnavailableError is a subclass
@@ -263,6 +268,8 @@ class AzureProvider:
                 f"--provider azure: no usable Azure credential (tried {CREDENTIAL_SOURCES}); sign in with "
                 f"`az login` or set ASRCTL_ARM_TOKEN ({type(exc).__name__})"
             ) from None
+        finally:
+            identity_logger.setLevel(level)
         common = {
             "base_url": self.endpoint,
             "credential_scopes": [self.scope],
