@@ -147,6 +147,7 @@ class RunbookAutomation(pulumi.ComponentResource):
                 resource_group_name=rg,
                 location=loc,
                 kind=storage.Kind.STORAGE_V2,
+                # Runbook content is rebuilt from the repository by `pulumi up`: no geo-redundancy needed.
                 sku=storage.SkuArgs(name="Standard_LRS"),
                 enable_https_traffic_only=True,
                 minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,

@@ -115,6 +115,9 @@ class FailbackInfrastructure(pulumi.ComponentResource):
                 resource_group_name=rg,
                 location=loc,
                 hardware_profile=compute.HardwareProfileArgs(vm_size=args.process_server_vm_size),
+                # Cached replication data of failed-over VMs passes through these disks: encrypt at the host too
+                # (needs the subscription feature Microsoft.Compute/EncryptionAtHost registered).
+                security_profile=compute.SecurityProfileArgs(encryption_at_host=True),
                 storage_profile=compute.StorageProfileArgs(
                     image_reference=PROCESS_SERVER_IMAGE,
                     os_disk=compute.OSDiskArgs(
