@@ -12,9 +12,11 @@ import pytest
 from fake_arm import FakeArm, Fault
 
 from asrctl.config import load_stack
+from asrctl.errors import RunPaused
 from asrctl.recovery import runner
 from asrctl.recovery.azure_inputs import stack_azure_ids
 from asrctl.recovery.azure_provider import AzureProvider
+from asrctl.recovery.journal import Journal
 
 MACHINES = ["erp-sql01", "erp-app01", "erp-web01"]
 
@@ -108,3 +110,27 @@ def test_no_credentials_exits_2_with_one_line_naming_what_was_tried(world, cli, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "managed identity" in lines[0] and "az login" in lines[0] and "ASRCTL_ARM_TOKEN" in lines[0]
+
+
+def test_paused_failover_resumes_with_a_fresh_provider_without_repeating_finished_machines(world):
+    arm, plan = world
+    plan.write_text(
+        "name: azdrill\n"
+        "groups:\n"
+        "  - name: database\n    machines: [erp-sql01]\n"
+        "  - name: app\n    machines: [erp-app01, erp-web01]\n"
+        "    before:\n      - manual: Confirm the database is up.\n"
+    )
+    with pytest.raises(RunPaused):
+        runner.start("failover", str(plan), "prod", "azure", planned=True)
+    journal = Journal()
+    run = next(r for r in journal.list_runs() if r["plan"] == "azdrill")
+    journal.close()
+    assert run["status"] == "paused"
+    assert len(arm.posts("unplannedFailover")) == 1  # only the database group so far
+
+    resumed = runner.resume(run["run_id"], approve=True, by="tester", comment="db is up")
+    assert resumed["status"] == "succeeded", resumed.get("error")
+    failovers = arm.posts("unplannedFailover")
+    assert len(failovers) == 3 and len({f.path for f in failovers}) == 3  # each machine exactly once
+    assert all(f.body["properties"]["sourceSiteOperations"] == "Required" for f in failovers)
