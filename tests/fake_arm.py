@@ -100,6 +100,7 @@ class FakeJob:
     fail: bool = False
     start: dt.datetime = field(default_factory=now)
     end: dt.datetime | None = None
+    recovery_point_time: dt.datetime | None = None
 
 
 @dataclass
@@ -262,6 +263,15 @@ class FakeArm:
 
     def job_model(self, job: FakeJob) -> dict[str, Any]:
         errors = [m.JobErrorDetails(error_level="Error")] if job.state == "Failed" else None
+        custom = None
+        if job.recovery_point_time is not None:
+            recovered = [m.FailoverReplicationProtectedItemDetails(
+                name=job.item.name if job.item else None, recovery_point_time=job.recovery_point_time)]  # fmt: skip
+            custom = (
+                m.TestFailoverJobDetails(protected_item_details=recovered)
+                if job.action == "testFailover"
+                else m.FailoverJobDetails(protected_item_details=recovered)
+            )
         return m.Job(
             id=self.job_id(job.name),
             name=job.name,
@@ -278,6 +288,7 @@ class FakeArm:
                 target_object_name=job.item.machine if job.item else None,
                 allowed_actions=["Resume", "Cancel"] if job.state == "Suspended" else ["Cancel"],
                 errors=errors,
+                custom_details=custom,
             ),
         ).as_dict()
 
@@ -313,6 +324,9 @@ class FakeArm:
         job.end = now()
         if job.item is not None:
             job.item.current_job = None
+            if job.state == "Succeeded" and job.action in ("testFailover", "unplannedFailover", "plannedFailover"):
+                # ASR recovers from the newest crash-consistent point for "latest" (the fake's simplification).
+                job.recovery_point_time = job.start - dt.timedelta(seconds=job.item.crash_point_age_s or 0)
             if job.state == "Succeeded":
                 _apply(job.item, job.action, job.body)
 

@@ -58,6 +58,12 @@ def test_drill_runs_test_failover_runbook_and_cleanup_through_azure(world):
     assert len(arm.automation_jobs) == 1
     assert all(r.headers["Authorization"] == "Bearer token-1" for r in arm.requests)
     assert all(i.test_failover_state == "None" for i in arm.items.values())
+    # The achieved RPO comes from the recovery point each test VM was created from (the fake: 120 s old).
+    from asrctl.recovery.runrecord import load_run
+
+    record = load_run(run["run_id"])
+    machines = [mm for g in record["groups"] for mm in g["machines"] if mm["rpo_seconds"] is not None]
+    assert machines and all(115 <= mm["rpo_seconds"] <= 130 for mm in machines)
     # every side effect carried a request id, and each one was distinct
     rids = [r.headers["x-ms-client-request-id"] for r in arm.requests if r.method in ("POST", "PUT")]
     assert len(rids) == len(set(rids)) == 7

@@ -529,10 +529,14 @@ class AzureProvider:
                 service = getattr(e, "service_error_details", None) or getattr(e, "provider_error_details", None)
                 messages.append(getattr(service, "message", None) or getattr(e, "error_level", None) or "error")
             error = "; ".join(str(x) for x in messages) or p.state_description or "the ASR job failed"
+        # Failover and test failover jobs name the recovery point each VM came up from: the achieved RPO.
+        recovered = getattr(p.custom_details, "protected_item_details", None) or []
+        point_times = [d.recovery_point_time for d in recovered if d.recovery_point_time is not None]
         return JobStatus(
             id=job.id,
             state=state,
             error=error,
+            recovery_point_time=min(point_times) if point_times else None,
             started_at=p.start_time,
             finished_at=p.end_time,
             output=p.state_description,  # e.g. WaitingForManualAction while Suspended
