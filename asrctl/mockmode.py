@@ -172,9 +172,24 @@ def json_safe(value: Any, secret_values: tuple[str, ...] = ()) -> Any:
         if any(s and s in value for s in secret_values):
             return SECRET_MARK
         return value
-    if type(value).__name__ == "Unknown":
+    kind = type(value).__name__
+    if kind == "Unknown":
         return UNKNOWN_MARK
+    if kind in _ASSET_FIELDS:
+        # Assets and archives (e.g. runbook content uploaded as a blob): what they point at, not an object repr.
+        field_name = _ASSET_FIELDS[kind]
+        return {"asset": kind, field_name: json_safe(getattr(value, field_name, None), secret_values)}
     return str(value)
+
+
+_ASSET_FIELDS = {
+    "FileAsset": "path",
+    "StringAsset": "text",
+    "RemoteAsset": "uri",
+    "FileArchive": "path",
+    "RemoteArchive": "uri",
+    "AssetArchive": "assets",
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -309,7 +324,7 @@ class _Run:
         self.stack = stack
         self.subscription_id = subscription_id
         self.secret_values = secret_values
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.seen: set[tuple[str, str]] = set()
         self.captured: list[CapturedResource] = []
@@ -361,7 +376,8 @@ class _Run:
     def claim(self, type_token: str, name: str) -> None:
         with self.lock:
             if (type_token, name) in self.seen:
-                raise self.fail(
+                # Recorded here and raised once the run has finished, so the program is not left half-registered.
+                self.fail(
                     OperationFailed(
                         f"the program registers two resources of type {type_token} named {name!r}; logical names "
                         "must be unique per type (derive child names from the component name)"
