@@ -319,3 +319,12 @@ def test_no_credentials_is_bad_input_naming_the_sources(cfg, fake, monkeypatch, 
         p.describe_machines(names(cfg, 1))
     assert "managed identity" in str(info.value)
     assert not fake.requests
+
+
+def test_unknown_job_is_a_one_line_provider_error_not_an_sdk_exception(provider, fake):
+    from asrctl.recovery.provider import ProviderError
+
+    missing = AzureJobRef(id=f"{fake.vault_path}/replicationJobs/does-not-exist", operation="commit", machine=None)
+    with pytest.raises(ProviderError, match="not found") as info:
+        provider.get_job(missing)
+    assert type(info.value).__module__.startswith("asrctl") and "\n" not in str(info.value)

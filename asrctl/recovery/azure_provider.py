@@ -306,7 +306,7 @@ class AzureProvider:
         self.api_calls[kind] = self.api_calls.get(kind, 0) + 1
         self.api_calls[method] = self.api_calls.get(method, 0) + 1
 
-    def _read(self, method: str, fn: Any) -> Any:
+    def _read(self, method: str, fn: Any, *, missing_ok: bool = False) -> Any:
         """A read, retried: 429 after Retry-After, 5xx and connection errors with exponential backoff, one 401
         (the auth policy already dropped the rejected token). Exhausted → Throttled / TransientError."""
         from azure.core.exceptions import (
@@ -322,8 +322,10 @@ class AzureProvider:
             self._count("reads", method)
             try:
                 return fn()
-            except ResourceNotFoundError:
-                raise
+            except ResourceNotFoundError as exc:
+                if missing_ok:
+                    return None
+                raise ProviderError(f"{method}: not found in vault {self.ids.vault}: {_error_text(exc)}") from None
             except HttpResponseError as exc:
                 last = exc
                 status = exc.status_code or 0
@@ -476,7 +478,6 @@ class AzureProvider:
         return result
 
     def describe_environment(self) -> EnvironmentStatus:
-        from azure.core.exceptions import ResourceNotFoundError
         from azure.core.rest import HttpRequest
 
         client = self._connect()
@@ -495,13 +496,11 @@ class AzureProvider:
         failback = False
         reg = self.cfg.registration
         if reg is not None and reg.failback_process_server_id:
-            try:
-                fabric = self._read(
-                    "get_fabric",
-                    lambda: client.replication_fabrics.get(self.ids.resource_group, self.ids.vault, reg.fabric_name),
-                )
-            except ResourceNotFoundError:
-                fabric = None
+            fabric = self._read(
+                "get_fabric",
+                lambda: client.replication_fabrics.get(self.ids.resource_group, self.ids.vault, reg.fabric_name),
+                missing_ok=True,
+            )
             custom = fabric.properties.custom_details if fabric is not None and fabric.properties else None
             servers = {(p.id or "").lower() for p in (getattr(custom, "process_servers", None) or [])}
             targets = {(t.id or "").lower() for t in (getattr(custom, "master_target_servers", None) or [])}
@@ -543,17 +542,16 @@ class AzureProvider:
         )
 
     def find_job(self, machine: str | None, operation: str, request_id: str) -> JobRef | None:
-        from azure.core.exceptions import ResourceNotFoundError
 
         rid = client_request_id(request_id)
         if machine is None:  # runbooks: the job name IS the derived request id
             automation = self._automation_client()
-            try:
-                found = self._read(
-                    "get_runbook_job",
-                    lambda: automation.job.get(self.ids.resource_group, self.ids.automation_account, rid),
-                )
-            except ResourceNotFoundError:
+            found = self._read(
+                "get_runbook_job",
+                lambda: automation.job.get(self.ids.resource_group, self.ids.automation_account, rid),
+                missing_ok=True,
+            )
+            if found is None:
                 return None
             return AzureJobRef(id=found.id or self._runbook_job_id(rid), operation=operation, machine=None)
         client = self._connect()
