@@ -184,6 +184,8 @@ def _prepare_runner(
     env["PATH"] = os.pathsep.join([venv_bin, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)])
     env["ANSIBLE_ROLES_PATH"] = str(playbook.parent / "roles")
     env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
+    # One connection round trip per task instead of a copy + execute (needs no `requiretty` for become over SSH).
+    env.setdefault("ANSIBLE_PIPELINING", "1")
     return runner
 
 
