@@ -222,7 +222,10 @@ class FakeArm:
         if item.current_job:
             job = self.jobs[item.current_job]
             current = m.CurrentScenarioDetails(
-                scenario_name=job.scenario, job_id=self.job_id(job.name), start_time=job.start
+                # ASR spells its own ids with a capital S here; clients must not compare ids case-sensitively.
+                scenario_name=job.scenario,
+                job_id=self.job_id(job.name).replace("/subscriptions/", "/Subscriptions/"),
+                start_time=job.start,
             )
         model = m.ReplicationProtectedItem(
             id=self.item_id(item),

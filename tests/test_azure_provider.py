@@ -196,6 +196,7 @@ def test_suspended_job_waiting_for_manual_action_is_reported_and_resumable(provi
     job = provider.start_operation(machine.name, "planned-failover", request_id="r7")
     status = drive(provider, job)
     assert status.state == "Suspended" and status.output == "WaitingForManualAction" and not status.done
+    assert provider.describe_machines([machine.name])[machine.name].current_job.id == job.id  # same spelling
     provider.resume_job(job, "batch jobs stopped", request_id="r7-resume")
     assert drive(provider, job).state == "Succeeded"
     assert provider.describe_machines([machine.name])[machine.name].state == "failed-over"

@@ -463,7 +463,11 @@ class AzureProvider:
             scenario = props.current_scenario
             current = None
             if scenario is not None and scenario.job_id and (scenario.scenario_name or "None") != "None":
-                current = AzureJobRef(id=scenario.job_id, operation=_operation_of(scenario.scenario_name), machine=name)
+                current = AzureJobRef(
+                    id=self._canonical_job_id(scenario.job_id),
+                    operation=_operation_of(scenario.scenario_name),
+                    machine=name,
+                )
             result[name] = MachineStatus(
                 name=name,
                 state=state,
@@ -560,7 +564,7 @@ class AzureProvider:
         )
         for job in jobs:
             if job.properties is not None and rid in (job.properties.activity_id or ""):
-                return AzureJobRef(id=job.id, operation=operation, machine=machine)
+                return AzureJobRef(id=self._canonical_job_id(job.id or ""), operation=operation, machine=machine)
         # Fallback: the item's current job, if it is this kind of operation (ASR runs one at a time per item).
         ref = self._ref(machine)
         item = self._read(
@@ -571,7 +575,7 @@ class AzureProvider:
         )
         scenario = item.properties.current_scenario if item.properties else None
         if scenario is not None and scenario.job_id and scenario.scenario_name in ACTIONS[operation][1]:
-            return AzureJobRef(id=scenario.job_id, operation=operation, machine=machine)
+            return AzureJobRef(id=self._canonical_job_id(scenario.job_id), operation=operation, machine=machine)
         return None
 
     # -- side effects --------------------------------------------------------------------------------------------
@@ -617,14 +621,18 @@ class AzureProvider:
             job_id = found.id
         return AzureJobRef(id=job_id, operation=operation, machine=machine, continuation_token=token)
 
+    def _canonical_job_id(self, raw: str) -> str:
+        """One spelling per job (ASR's own ids vary in case, e.g. /Subscriptions/), so ids compare equal."""
+        match = JOB_NAME_RE.search(raw)
+        return f"{self.ids.vault_id}/replicationJobs/{match.group(1)}" if match else raw
+
     def _job_id_from(self, pipeline_response: Any) -> str | None:
         if pipeline_response is None:
             return None
         headers = pipeline_response.http_response.headers
         for header in ("Azure-AsyncOperation", "Location"):
-            match = JOB_NAME_RE.search(headers.get(header) or "")
-            if match:
-                return f"{self.ids.vault_id}/replicationJobs/{match.group(1)}"
+            if JOB_NAME_RE.search(headers.get(header) or ""):
+                return self._canonical_job_id(headers[header])
         return None
 
     def resume_job(self, job: JobRef, comment: str, *, request_id: str) -> None:
