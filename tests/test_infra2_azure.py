@@ -204,3 +204,59 @@ def test_plan_runbook_without_a_script_is_bad_input_naming_the_plan_line(tmp_pat
     line = next(i for i, text in enumerate(plan.read_text().splitlines(), 1) if "ASR-OpenFirewall" in text)
     with pytest.raises(BadInput, match=rf"erp\.yaml:{line}: runbook 'ASR-OpenFirewall' has no script; add .*open_firewall\.py"):
         collect_runbooks(root / "runbooks" / "actions", plans)
+
+
+# -- ExpressRoute instead of a VPN (dev stack variant) -----------------------------------------------------------
+
+
+def _dev_variant(tmp_path: Path, monkeypatch, name: str, edit) -> None:
+    import yaml
+
+    root = tmp_path / "project"
+    for item in ("stacks", "runbooks"):
+        shutil.copytree(PROJECT / item, root / item)
+    for item in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(PROJECT / item, root / item)
+    doc = yaml.safe_load((root / "stacks" / "Pulumi.dev.yaml").read_text())
+    edit(doc["config"])
+    (root / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
+
+
+CIRCUIT = (
+    "/subscriptions/3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9a01/resourceGroups/rg-er/providers/"
+    "Microsoft.Network/expressRouteCircuits/er-ams"
+)
+
+
+def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_path: Path, monkeypatch) -> None:
+    from asrctl.mockmode import run_program
+
+    def expressroute(config: dict) -> None:
+        config["vmware-azure-dr:failback"] = {
+            "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
+        }
+        config["vmware-azure-dr:network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
+
+    _dev_variant(tmp_path, monkeypatch, "er", expressroute)
+    result = run_program("er")
+    connection = one(result, "azure-native:network:VirtualNetworkGatewayConnection")
+    assert connection.inputs["connectionType"] == "ExpressRoute"
+    assert connection.inputs["peer"]["id"] == CIRCUIT
+    assert "sharedKey" not in connection.inputs
+    assert result.of_type("azure-native:network:LocalNetworkGateway") == []
+    assert one(result, "azure-native:network:VirtualNetworkGateway").inputs["gatewayType"] == "ExpressRoute"
+    assert connection.inputs["tags"]["expiresOn"] == "2027-01-31"
+
+
+def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkeypatch) -> None:
+    from asrctl.mockmode import run_program
+
+    def no_prefix(config: dict) -> None:
+        config["vmware-azure-dr:failback"] = {
+            "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
+        }
+
+    _dev_variant(tmp_path, monkeypatch, "er2", no_prefix)
+    with pytest.raises(BadInput, match=r"^vmware-azure-dr:network\.gatewaySubnetPrefix: missing; failback needs"):
+        run_program("er2")
