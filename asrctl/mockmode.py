@@ -20,6 +20,7 @@ process. The program itself has no idea it runs under mocks: there are no mock-o
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -425,6 +426,22 @@ class _Run:
         from pulumi.runtime import mocks as pulumi_mocks
         from pulumi.runtime import settings as pulumi_settings
 
+        # Pulumi's output machinery allocates a few hundred tasks and futures per resource, so the cyclic GC runs
+        # constantly, and its full collections rescan the whole heap, dominated by pulumi-azure-native's modules
+        # (imported during the first run). Pausing it for the run halves the CPU time (measured: prod 4.2 s →
+        # 2.1 s on the first run, +15 MB peak); the run's garbage is collected as usual once it is back on.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._execute(program, config, secret_keys, pulumi, pulumi_config, pulumi_mocks, pulumi_settings)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _execute(
+        self, program: Path, config: dict[str, str], secret_keys: list[str],
+        pulumi: Any, pulumi_config: Any, pulumi_mocks: Any, pulumi_settings: Any,
+    ) -> PreviewResult:
         run = self
 
         class Mocks(pulumi_mocks.Mocks):

@@ -181,3 +181,13 @@ def test_module_imports_without_pulumi_loaded() -> None:
     source = Path(mockmode.__file__).read_text()
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in top_level if "pulumi" in line], top_level
+
+
+def test_garbage_collector_is_back_on_after_a_run_even_a_failing_one(project_with) -> None:
+    import gc
+
+    project_with("from asrctl.errors import BadInput\nraise BadInput('vmware-azure-dr:x: broken')\n")
+    assert gc.isenabled()
+    with pytest.raises(BadInput):
+        run_program("dev")
+    assert gc.isenabled()
