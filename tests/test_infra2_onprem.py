@@ -135,3 +135,23 @@ def test_missing_template_names_the_configuration_server_key(tmp_path: Path, mon
     monkeypatch.setenv("ASRCTL_MOCK_VSPHERE_INVENTORY", str(inventory))
     with pytest.raises(BadInput, match=r"configurationServer\.linuxMasterTargetTemplate: 'tpl-ubuntu2004-asr-mt'"):
         run_program("prod")
+
+
+def test_components_own_their_children_and_use_the_project_type_prefix() -> None:
+    result = preview("prod")
+    by_urn = {r.urn: r for r in result.resources}
+    expected_parent = {
+        "dr-config-server-vm": "asrctl:dr:ConfigurationServerVm",
+        "dr-scale-out-mt": "asrctl:dr:ScaleOutServers",
+        "dr-vsphere-vcenter": "asrctl:dr:VSpherePlacement",
+        "dr-failback-connection": "asrctl:dr:FailbackInfrastructure",
+        "dr-rpo-alerting-rpo-alert": "asrctl:dr:RpoAlerting",
+        "dr-automation-account": "asrctl:dr:RunbookAutomation",
+        "dr-protection-container-mapping": "asrctl:dr:Protection",
+        "dr-recovery-plans-erp": "asrctl:dr:RecoveryPlans",
+    }
+    for child, component_type in expected_parent.items():
+        resource = next(r for r in result.resources if r.name == child)
+        parent = by_urn[resource.parent]
+        assert parent.type == component_type and child.startswith(parent.name), child
+        assert by_urn[parent.parent].type == "asrctl:dr:DrSite"
