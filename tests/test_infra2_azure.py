@@ -260,3 +260,13 @@ def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkey
     _dev_variant(tmp_path, monkeypatch, "er2", no_prefix)
     with pytest.raises(BadInput, match=r"^vmware-azure-dr:network\.gatewaySubnetPrefix: missing; failback needs"):
         run_program("er2")
+
+
+def test_secrets_never_reach_notes_or_outputs() -> None:
+    result = preview("prod")
+    text = repr(result.notes) + repr(result.outputs)
+    for key in ("csPassphrase", "vcenterPassword", "vpnSharedKey"):
+        assert f"mock-{key}-placeholder" not in text
+    secret_inputs = [r.name for r in result.resources if "[secret]" in repr(r.inputs)]
+    # exactly the resources that take a secret: vCenter provider, failback VM, VPN connection, runbooks (SAS links)
+    assert {"dr-vsphere-vcenter", "dr-failback-ps-vm", "dr-failback-connection"} <= set(secret_inputs)
