@@ -268,5 +268,5 @@ def test_secrets_never_reach_notes_or_outputs() -> None:
     for key in ("csPassphrase", "vcenterPassword", "vpnSharedKey"):
         assert f"mock-{key}-placeholder" not in text
     secret_inputs = [r.name for r in result.resources if "[secret]" in repr(r.inputs)]
-    # exactly the resources that take a secret: vCenter provider, failback VM, VPN connection, runbooks (SAS links)
+    # the resources that take a secret: vCenter provider, failback VM (admin password), VPN connection
     assert {"dr-vsphere-vcenter", "dr-failback-ps-vm", "dr-failback-connection"} <= set(secret_inputs)
