@@ -27,6 +27,7 @@ import os
 import runpy
 import threading
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,7 +294,7 @@ def _computed_outputs(token: str, logical_name: str, inputs: dict[str, Any], sub
         resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{token}/{logical_name}"))
         if token == "vsphere:index/virtualMachine:VirtualMachine":
             state.setdefault("uuid", resource_id)
-            state.setdefault("moid", f"vm-{abs(hash(logical_name)) % 100000}")
+            state.setdefault("moid", f"vm-{zlib.crc32(logical_name.encode()) % 100000}")
     state["id"] = resource_id
     return resource_id, state
 
@@ -390,14 +391,13 @@ class _Run:
         with self.lock:
             pending = self.pending.pop((request.type, request.name), _Pending({}, {}))
         parent = request.parent or None
-        self_safe = self.secret_values
         captured = CapturedResource(
             type=request.type,
             name=request.name,
             urn=urn,
             parent=None if parent == stack_urn else parent,
-            inputs=json_safe(pending.inputs, self_safe),
-            outputs=json_safe(pending.outputs, self_safe),
+            inputs=json_safe(pending.inputs, self.secret_values),
+            outputs=json_safe(pending.outputs, self.secret_values),
             dependencies=tuple(d for d in request.dependencies if d != stack_urn),
             protect=bool(request.protect),
             ignore_changes=tuple(request.ignoreChanges),
