@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,7 +303,10 @@ class Engine:
     def _drive(self, operation: str, tasks: dict[str, _MachineTask]) -> None:
         """The event loop of one group: start (bounded), reconcile, poll in batches, time out."""
         failures: list[str] = []
-        next_poll = self.clock.now() + self.poll_interval
+        # Runs started together would poll in lock-step and spend the shared read budget in bursts: give each run
+        # its own phase within the poll interval.
+        phase = (zlib.crc32(self.run_id.encode()) % 1000) / 1000
+        next_poll = self.clock.now() + self.poll_interval * (1 + phase)
         while any(t.phase != "done" for t in tasks.values()):
             try:
                 self._check_cancel()

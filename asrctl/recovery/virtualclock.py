@@ -9,6 +9,7 @@ blocks on anything else for long stalls time for everyone (by design: that is wo
 
 from __future__ import annotations
 
+import heapq
 import threading
 
 
@@ -18,32 +19,35 @@ class VirtualClock:
     def __init__(self, start: float, participants: int = 1) -> None:
         self._now = start
         self._active = participants
-        self._cond = threading.Condition()
-        self._sleepers: list[float] = []  # wake-up times of the participants currently sleeping
+        self._lock = threading.Lock()
+        # One event per sleeping participant, so advancing wakes only the threads that are due (no thundering herd).
+        self._sleepers: list[tuple[float, int, threading.Event]] = []
+        self._seq = 0
 
     def now(self) -> float:
         return self._now
 
     def sleep(self, seconds: float) -> None:
-        with self._cond:
-            wake = self._now + max(0.0, seconds)
-            self._sleepers.append(wake)
+        event = threading.Event()
+        with self._lock:
+            self._seq += 1
+            heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), self._seq, event))
             self._advance()
-            while self._now < wake:
-                self._cond.wait()
+        event.wait()
 
     def join(self) -> None:
-        with self._cond:
+        with self._lock:
             self._active += 1
 
     def leave(self) -> None:
-        with self._cond:
+        with self._lock:
             self._active -= 1
             self._advance()
 
     def _advance(self) -> None:
-        """Called with the lock held: when everyone sleeps, move time to the earliest wake-up and wake it."""
-        if self._sleepers and len(self._sleepers) >= self._active:
-            self._now = max(self._now, min(self._sleepers))
-            self._sleepers = [w for w in self._sleepers if w > self._now]
-            self._cond.notify_all()
+        """Called with the lock held: when everyone sleeps, move time to the earliest wake-up and wake those due."""
+        if not self._sleepers or len(self._sleepers) < self._active:
+            return
+        self._now = max(self._now, self._sleepers[0][0])
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            heapq.heappop(self._sleepers)[2].set()
