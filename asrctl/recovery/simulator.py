@@ -532,7 +532,7 @@ class SimulatorProvider:
         return {
             "stack": self.stack_name,
             "simulated_time": iso(now),
-            "speed": self.clock.speed,
+            "speed": getattr(self.clock, "speed", None),  # None: a discrete-event clock (benchmarks)
             "machines": [
                 {"name": m["name"], "state": m["state"], "protection_state": _ASR_WORDS[m["state"]],
                  "operations": by_machine.get(m["name"], [])}
