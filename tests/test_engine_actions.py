@@ -103,15 +103,17 @@ def write_plan(project: Path, script_body: str, timeout: str = "1m") -> None:
     )
 
 
-def test_script_receives_the_run_context_on_stdin_and_in_the_environment(cli, project_copy, tmp_path):
+def test_script_receives_the_run_context_on_stdin_and_in_the_environment(cli, project_copy, tmp_path, monkeypatch):
     out = tmp_path / "seen.json"
     write_plan(project_copy, "import json, os, sys\n"
                f"json.dump({{'stdin': json.load(sys.stdin), 'env': json.loads(os.environ['ASRCTL_CONTEXT']),"
-               f" 'argv': sys.argv[1:]}}, open({str(out)!r}, 'w'))\n")
+               f" 'argv': sys.argv[1:], 'environ': sorted(os.environ)}}, open({str(out)!r}, 'w'))\n")
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "never-show-me")
     result = cli("drill", "probe", "--stack", "dev", "--no-cleanup", "--skip-readiness")
     assert result.exit_code == 0, result.stderr
     seen = json.loads(out.read_text())
     assert seen["stdin"] == seen["env"] and seen["argv"] == ["--flag", "x"]
+    assert "ASRCTL_CS_PASSPHRASE" not in seen["environ"] and "never-show-me" not in out.read_text()
     ctx = seen["stdin"]
     assert (ctx["plan"], ctx["operation"], ctx["direction"], ctx["group"], ctx["stack"]) == (
         "probe", "test-failover", "primary-to-recovery", "web", "dev")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asrctl.config import StackConfig
+from asrctl.config import SECRET_KEYS, StackConfig
 from asrctl.plans import Group, ManualAction, Plan, RunbookAction, ScriptAction, format_duration
 from asrctl.project import project_dir, state_home
 from asrctl.recovery.approval import Approver, DeferApprover
@@ -526,7 +526,9 @@ class Engine:
         # Scripts are re-run after a crash between intent and result: action scripts must be idempotent.
         self.journal.intent(self.run_id, aid, {"call": "script", "script": action.script, "args": list(action.args)},
                             status="running", attempts=attempt, started_at=iso(self.clock.now()), error=None)
-        env = {**os.environ, "ASRCTL_CONTEXT": context}
+        # Action scripts never see the stack's secrets (configuration-server passphrase, vCenter password, VPN key).
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_KEYS.values()}
+        env["ASRCTL_CONTEXT"] = context
         try:
             proc = subprocess.run(
                 [sys.executable, str(script), *action.args], input=context, env=env, capture_output=True, text=True,
