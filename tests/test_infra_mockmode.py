@@ -191,3 +191,16 @@ def test_garbage_collector_is_back_on_after_a_run_even_a_failing_one(project_wit
     with pytest.raises(BadInput):
         run_program("dev")
     assert gc.isenabled()
+
+
+def test_a_run_after_a_failed_run_does_not_await_its_leftovers(project_with) -> None:
+    root = project_with(
+        "import pulumi\nfrom pulumi_azure_native import resources\nfrom asrctl.errors import BadInput\n"
+        "g = resources.ResourceGroup('g', resource_group_name='rg-a')\n"
+        "g.name.apply(lambda n: n.upper())\n"
+        "raise BadInput('vmware-azure-dr:x: broken after registering')\n"
+    )
+    with pytest.raises(BadInput, match="broken after registering"):
+        run_program("dev")
+    (root / "__main__.py").write_text(SMALL_PROGRAM)
+    assert len(run_program("dev").resources) == 2
