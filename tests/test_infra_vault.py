@@ -20,6 +20,8 @@ def test_vault_has_soft_delete_identity_and_monitor_alerts(stack: str) -> None:
     assert alerts["alertsForAllReplicationIssues"] == "Enabled", vault.urn
     assert alerts["alertsForAllFailoverIssues"] == "Enabled", vault.urn
     assert vault.inputs["sku"]["name"] == "Standard", vault.urn
+    # the mock computes the identity Azure would assign; role assignments consume its principal id
+    assert len(vault.outputs["identity"]["principalId"]) == 36, vault.urn
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -99,3 +99,13 @@ def test_invalid_stack_value_names_file_line_and_key_exit_2(cli, tmp_path, monke
     assert "vmware-azure-dr:replication.appConsistentFrequencyMinutes" in lines[0]
     assert "60 and 720" in lines[0]
     assert result.stdout == ""
+
+
+def test_secrets_from_the_environment_never_reach_preview_output(cli, monkeypatch) -> None:
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "cs-pass-7f3a9c")
+    monkeypatch.setenv("ASRCTL_VCENTER_PASSWORD", "vc-pass-51be02")
+    for args in (("preview", "--stack", "dev", "--json"), ("preview", "--stack", "dev")):
+        result = cli(*args)
+        assert result.exit_code == 0, result.stderr
+        for secret in ("cs-pass-7f3a9c", "vc-pass-51be02"):
+            assert secret not in result.stdout and secret not in result.stderr, args
