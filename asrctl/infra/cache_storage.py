@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import storage
+from pulumi_azure_native import authorization, storage
+
+# Built-in role ids (identical in every tenant). Microsoft's guidance for a vault with a managed identity grants it
+# both on Resource Manager storage accounts that ASR writes to: Contributor for the account itself, Storage Blob
+# Data Contributor for the blobs once shared-key access is off.
+CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,8 @@ class CacheStorageArgs:
     """Required. Resource group of the vault."""
     location: pulumi.Input[str]
     """Required. Region of the vault: ASR only accepts a cache account in the vault's region."""
+    vault_principal_id: pulumi.Input[str]
+    """Required. Object id of the vault's system-assigned identity: ASR reaches the account with it, not a key."""
     sku: str = "Standard_LRS"
     """Optional. Standard general purpose v2 SKU (ASR rejects premium cache accounts). Default Standard_LRS."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -25,8 +33,8 @@ class CacheStorageArgs:
 
 class CacheStorage(pulumi.ComponentResource):
     """A StorageV2 account with secure defaults: HTTPS only, TLS 1.2 minimum, no public blob access, no
-    cross-tenant replication. Shared-key access stays on because the classic process server authenticates with
-    the account key that ASR hands it."""
+    cross-tenant replication, and no shared-key access: the vault's managed identity holds the two roles ASR needs
+    on the account, so the account key is an unaudited credential nobody should use."""
 
     name: pulumi.Output[str]
     """Azure name of the account."""
@@ -48,10 +56,28 @@ class CacheStorage(pulumi.ComponentResource):
                 minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
                 allow_blob_public_access=False,
                 allow_cross_tenant_replication=False,
+                allow_shared_key_access=False,
                 tags=dict(args.tags),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # A role definition id is subscription-scoped; the account's own id carries the subscription.
+        subscription = account.id.apply(lambda account_id: "/".join(account_id.split("/")[:3]))
+        for suffix, role in (("contributor", CONTRIBUTOR_ROLE), ("blob-data", STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE)):
+            authorization.RoleAssignment(
+                f"{name}-vault-{suffix}",
+                authorization.RoleAssignmentArgs(
+                    scope=account.id,
+                    principal_id=args.vault_principal_id,
+                    # Set explicitly: ARM otherwise looks the principal up in Entra ID, which can lag behind a
+                    # freshly created vault identity and fail the assignment.
+                    principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                    role_definition_id=subscription.apply(
+                        lambda sub, role=role: f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.name = account.name
         self.id = account.id
         self.register_outputs({"name": self.name, "id": self.id})
