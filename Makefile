@@ -35,6 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preview_scale.py
 	$(BIN)/python benchmarks/runbook_scale.py
+	$(BIN)/python benchmarks/mobility_scale.py
 
 clean:
 	rm -rf $(VENV) .asrctl build *.egg-info .pytest_cache
