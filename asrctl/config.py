@@ -34,6 +34,7 @@ SECRET_KEYS: dict[str, str] = {
     "csPassphrase": "ASRCTL_CS_PASSPHRASE",
     "vcenterPassword": "ASRCTL_VCENTER_PASSWORD",
     "vpnSharedKey": "ASRCTL_VPN_SHARED_KEY",
+    "failbackAdminPassword": "ASRCTL_FAILBACK_ADMIN_PASSWORD",
 }
 
 # Our bound on recovery point retention (ASR itself allows up to 15 days on managed disks): what the classic
@@ -505,6 +506,12 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
                 )
         elif not fb.express_route_circuit_id:
             p.append((("failback", "expressRouteCircuitId"), None, "is required when failback.connectivity is expressroute"))
+        if "failbackAdminPassword" not in cfg.declared_secrets:
+            p.append(
+                (("failbackAdminPassword",), None,
+                 "is required when failback is enabled (local administrator of the temporary process server); "
+                 "set it with `pulumi config set --secret failbackAdminPassword`")
+            )
         if fb.expires_on is None:
             p.append((("failback", "expiresOn"), None, "is required when failback is enabled (temporary resources expire)"))
         if fb.process_server_subnet and fb.process_server_subnet not in rec_subnets:

@@ -40,7 +40,7 @@ def test_sample_stacks_are_valid() -> None:
     assert (len(prod.machines), prod.phase, prod.failback.enabled) == (40, 2, True)
     assert {m.os for m in prod.machines} == {"linux", "windows"}
     assert {m.target_subnet for m in prod.machines} == {"db", "app", "web"}
-    assert prod.declared_secrets == {"csPassphrase", "vcenterPassword", "vpnSharedKey"}
+    assert prod.declared_secrets == {"csPassphrase", "vcenterPassword", "vpnSharedKey", "failbackAdminPassword"}
 
 
 def test_models_are_frozen() -> None:
@@ -135,6 +135,15 @@ def test_vpn_failback_requires_the_shared_key_secret(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(BadInput, match="vpnSharedKey: missing is required when failback uses a VPN"):
         load_stack_file(path)
+
+
+def test_failback_requires_its_own_admin_password_secret(tmp_path: Path) -> None:
+    text = re.sub(r"  vmware-azure-dr:failbackAdminPassword:\n\s+secure: \S+\n?", "", PROD)
+    path = tmp_path / "Pulumi.variant.yaml"
+    path.write_text(text)
+    with pytest.raises(BadInput, match="failbackAdminPassword: missing is required when failback is enabled") as info:
+        load_stack_file(path)
+    assert "pulumi config set --secret failbackAdminPassword" in str(info.value)
 
 
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:

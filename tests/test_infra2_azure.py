@@ -236,6 +236,7 @@ def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_
         config["vmware-azure-dr:failback"] = {
             "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
         }
+        config["vmware-azure-dr:failbackAdminPassword"] = {"secure": "v1:placeholder"}
         config["vmware-azure-dr:network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
 
     _dev_variant(tmp_path, monkeypatch, "er", expressroute)
@@ -256,6 +257,7 @@ def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkey
         config["vmware-azure-dr:failback"] = {
             "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
         }
+        config["vmware-azure-dr:failbackAdminPassword"] = {"secure": "v1:placeholder"}
 
     _dev_variant(tmp_path, monkeypatch, "er2", no_prefix)
     with pytest.raises(BadInput, match=r"^vmware-azure-dr:network\.gatewaySubnetPrefix: missing; failback needs"):
@@ -265,7 +267,7 @@ def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkey
 def test_secrets_never_reach_notes_or_outputs() -> None:
     result = preview("prod")
     text = repr(result.notes) + repr(result.outputs)
-    for key in ("csPassphrase", "vcenterPassword", "vpnSharedKey"):
+    for key in ("csPassphrase", "vcenterPassword", "vpnSharedKey", "failbackAdminPassword"):
         assert f"mock-{key}-placeholder" not in text
     secret_inputs = [r.name for r in result.resources if "[secret]" in repr(r.inputs)]
     # the resources that take a secret: vCenter provider, failback VM (admin password), VPN connection

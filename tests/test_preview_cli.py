@@ -104,8 +104,12 @@ def test_invalid_stack_value_names_file_line_and_key_exit_2(cli, tmp_path, monke
 def test_secrets_from_the_environment_never_reach_preview_output(cli, monkeypatch) -> None:
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "cs-pass-7f3a9c")
     monkeypatch.setenv("ASRCTL_VCENTER_PASSWORD", "vc-pass-51be02")
-    for args in (("preview", "--stack", "dev", "--json"), ("preview", "--stack", "dev")):
+    monkeypatch.setenv("ASRCTL_VPN_SHARED_KEY", "vpn-key-93d1e4")
+    monkeypatch.setenv("ASRCTL_FAILBACK_ADMIN_PASSWORD", "fb-admin-0c6b2a")
+    # prod: the stack with failback over VPN, where all four secrets are used
+    for args in (("preview", "--stack", "dev", "--json"), ("preview", "--stack", "dev"),
+                 ("preview", "--stack", "prod", "--json"), ("preview", "--stack", "prod")):
         result = cli(*args)
         assert result.exit_code == 0, result.stderr
-        for secret in ("cs-pass-7f3a9c", "vc-pass-51be02"):
+        for secret in ("cs-pass-7f3a9c", "vc-pass-51be02", "vpn-key-93d1e4", "fb-admin-0c6b2a"):
             assert secret not in result.stdout and secret not in result.stderr, args

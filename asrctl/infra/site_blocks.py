@@ -118,10 +118,11 @@ def add_recovery_blocks(
                 process_server_name=f"asrps{cfg.environment}"[:15],
                 process_server_ip=fb.process_server_ip,
                 process_server_vm_size=fb.process_server_vm_size,
-                # Interim: the configuration-server passphrase (the process server registers with it anyway)
-                # until the stack schema has a dedicated failback admin secret.
-                admin_password=config.require_secret("csPassphrase"),
-                expires_on=fb.expires_on.isoformat() if fb.expires_on else date.today().isoformat(),
+                # Its own secret: reusing the configuration-server passphrase would hand every VM administrator
+                # the key that registers servers with the vault.
+                admin_password=config.require_secret("failbackAdminPassword"),
+                # Validated: failback.expiresOn is required when failback is enabled.
+                expires_on=fb.expires_on.isoformat(),
                 connectivity=fb.connectivity,
                 gateway_subnet_prefix=net.gateway_subnet_prefix,
                 gateway_sku=fb.vpn_gateway_sku if vpn else "ErGw1AZ",
