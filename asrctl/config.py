@@ -272,6 +272,11 @@ class Registration(_Model):
         default=None, description="Optional. Id of the temporary Azure process server once registered."
     )
     retention_drive: str | None = Field(default=None, description="Optional. Master target retention drive (failback).")
+    protectable_items: dict[str, str] = Field(
+        default_factory=dict,
+        description="Required for every machine. Machine name → name of its replicationProtectableItems entry: the id "
+        "ASR gave the VM at discovery (its friendlyName is the vSphere VM name). `asrctl discover` prints them.",
+    )
 
 
 class Disk(_Model):
@@ -396,6 +401,19 @@ Problem = tuple[KeyPath, Any, str]
 
 def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
     p: list[Problem] = []
+    reg = cfg.registration
+    if reg is not None:
+        # Enabling protection names the protectable item ASR discovered; its name is an id, not the VM's name.
+        known = {m.name for m in cfg.machines}
+        missing = [m.name for m in cfg.machines if m.name not in reg.protectable_items]
+        if missing:
+            p.append(
+                (("registration", "protectableItems", missing[0]), None,
+                 f"is required for every machine ({len(missing)} missing); `asrctl discover --stack <stack>` prints "
+                 "the names from the vault")
+            )
+        for name in sorted(set(reg.protectable_items) - known):
+            p.append((("registration", "protectableItems", name), name, "is not a machine of this stack"))
     r = cfg.replication
     limit = MAX_RETENTION_HOURS[r.target_disk_type]
     kind = "premium" if r.target_disk_type == "Premium_LRS" else "standard"

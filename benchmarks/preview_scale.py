@@ -73,6 +73,12 @@ def write_project(root: Path, machines: int) -> None:
             }
         )
     config["vmware-azure-dr:machines"] = base[:machines] if machines < len(base) else base
+    registration = config.get("vmware-azure-dr:registration")
+    if registration:  # phase 2: every machine needs its protectable item
+        registration["protectableItems"] = {
+            m["name"]: registration.get("protectableItems", {}).get(m["name"], f"item-{m['name']}")
+            for m in config["vmware-azure-dr:machines"]
+        }
     (root / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
 

@@ -146,6 +146,25 @@ def test_failback_requires_its_own_admin_password_secret(tmp_path: Path) -> None
     assert "pulumi config set --secret failbackAdminPassword" in str(info.value)
 
 
+def test_phase_2_needs_the_protectable_item_of_every_machine(tmp_path: Path) -> None:
+    text = re.sub(r"\n      erp-sql02: \S+", "", PROD)
+    path = tmp_path / "Pulumi.variant.yaml"
+    path.write_text(text)
+    with pytest.raises(BadInput) as info:
+        load_stack_file(path)
+    message = str(info.value)
+    assert "vmware-azure-dr:registration.protectableItems.erp-sql02: missing" in message
+    assert "asrctl discover" in message and "\n" not in message
+
+
+def test_protectable_item_of_an_unknown_machine_is_bad_input(tmp_path: Path) -> None:
+    text = PROD.replace("    protectableItems:\n", "    protectableItems:\n      erp-sql99: 0b1c2d3e\n", 1)
+    path = tmp_path / "Pulumi.variant.yaml"
+    path.write_text(text)
+    with pytest.raises(BadInput, match=r"protectableItems\.erp-sql99: 'erp-sql99' is not a machine of this stack"):
+        load_stack_file(path)
+
+
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     message = _error(tmp_path, DEV, "multiVmSync: true", "multiVmSync: [true")
     assert re.search(r"Pulumi\.variant\.yaml:\d+: invalid YAML", message)

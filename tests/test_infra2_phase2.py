@@ -41,6 +41,11 @@ def test_one_protected_item_per_machine_protected_and_ignoring_rewritten_fields(
         assert "properties.providerSpecificDetails" in item.ignore_changes
         props = item.inputs["properties"]
         assert props["policyId"] == result.outputs["replication_policy_id"]
+        # the VM as ASR discovered it: the container's protectable item named in registration.protectableItems
+        assert props["protectableItemId"].endswith(
+            f"/replicationProtectionContainers/{cfg.registration.protection_container_name}"
+            f"/replicationProtectableItems/{cfg.registration.protectable_items[m.name]}"
+        ), item.urn
         details = props["providerSpecificDetails"]
         assert details["instanceType"] == "InMageAzureV2"
         assert details["processServerId"] == cfg.registration.process_server_id
@@ -148,7 +153,7 @@ def test_dev_has_no_phase_2_resources_and_notes_the_next_step() -> None:
         assert result.of_type(type_token) == []
     note = next(n for n in result.notes if n.startswith("phase 2 not configured"))
     assert "register the configuration server asr-cs-dev01 (10.10.5.10)" in note
-    for key in ("fabricName", "protectionContainerName", "processServerId", "masterTargetId"):
+    for key in ("fabricName", "protectionContainerName", "processServerId", "masterTargetId", "protectableItems"):
         assert key in note
-    assert "vmware-azure-dr:registration" in note
+    assert "vmware-azure-dr:registration" in note and "asrctl discover --stack dev" in note
     assert "protected_item_ids" not in result.outputs

@@ -98,8 +98,10 @@ class Protection(pulumi.ComponentResource):
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
         for pm in args.machines:
             m = pm.machine
-            # The protectable item is the VM as the configuration server discovered it (by its vCenter name).
-            protectable = pulumi.Output.concat(container_id, "/replicationProtectableItems/", m.vm_name)
+            # The protectable item is the VM as the configuration server discovered it; ASR names it with its own id.
+            protectable = pulumi.Output.concat(
+                container_id, "/replicationProtectableItems/", reg.protectable_items[m.name]
+            )
             item = rs.ReplicationProtectedItem(
                 f"{name}-item-{m.name}",
                 resource_name_=args.vault_name,

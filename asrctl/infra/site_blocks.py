@@ -32,15 +32,8 @@ if TYPE_CHECKING:
     from asrctl.infra.site import DrSite
 
 #: What phase 2 needs, in the order the operator finds them after registering the configuration server.
-REGISTRATION_KEYS = (
-    "fabricName",
-    "protectionContainerName",
-    "processServerId",
-    "masterTargetId",
-    "runAsAccountId",
-    "failbackProcessServerId",
-    "retentionDrive",
-)
+REGISTRATION_REQUIRED = ("fabricName", "protectionContainerName", "processServerId", "masterTargetId", "protectableItems")
+REGISTRATION_OPTIONAL = ("runAsAccountId", "failbackProcessServerId", "retentionDrive")
 
 
 def add_recovery_blocks(
@@ -185,9 +178,10 @@ def add_recovery_blocks(
     if reg is None:
         pulumi.log.info(
             f"phase 2 not configured: next, deploy and register the configuration server {cs.name} ({cs.ip}) with "
-            f"the vault, then set {NS}:registration with {', '.join(REGISTRATION_KEYS[:4])} (required) and "
-            f"{', '.join(REGISTRATION_KEYS[4:])} (optional) from the vault's Site Recovery infrastructure; the next "
-            "`pulumi up` creates the container mapping, the protected items and the recovery plans",
+            f"the vault, then set {NS}:registration with {', '.join(REGISTRATION_REQUIRED)} (required) and "
+            f"{', '.join(REGISTRATION_OPTIONAL)} (optional) from the vault's Site Recovery infrastructure "
+            f"(`asrctl discover --stack {stack_name}` prints them); the next `pulumi up` creates the container "
+            "mapping, the protected items and the recovery plans",
             site,
         )
     else:
