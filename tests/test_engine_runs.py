@@ -130,6 +130,28 @@ def test_manual_action_timeout_fails_the_run(cli, project_copy):
     assert run["groups"][2]["actions"][1]["approved_by"] is None
 
 
+def test_a_timed_out_approval_is_requested_again_when_the_run_is_redriven(cli, project_copy):
+    import time
+
+    plan = project_copy / "runbooks" / "plans" / "erp.yaml"
+    plan.write_text(plan.read_text().replace("timeout: 1h", "timeout: 3s"))
+    run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
+    time.sleep(3.2)
+    assert cli("runs", "resume", run_id).exit_code == 1  # the approval timed out: the run fails
+    # The redrive asks again, with a fresh timeout (not the one that already ran out): the run pauses...
+    again = cli("runs", "resume", run_id)
+    assert again.exit_code == 3, again.stderr
+    manual = show(cli, run_id)["groups"][2]["actions"][1]
+    assert (manual["status"], manual["finished_at"], manual["error"]) == ("waiting-approval", None, None)
+    # ...and the operator, now present, finishes it.
+    done = cli("runs", "resume", run_id, "--approve", "--by", "carol", "--comment", "smoke test passed")
+    assert done.exit_code == 0, done.stderr
+    run = show(cli, run_id)
+    manual = run["groups"][2]["actions"][1]
+    assert run["status"] == "succeeded"
+    assert (manual["status"], manual["approved_by"], manual["comment"]) == ("succeeded", "carol", "smoke test passed")
+
+
 def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
     import time
 

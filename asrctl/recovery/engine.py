@@ -476,8 +476,11 @@ class Engine:
     def _manual(self, aid: str, row: dict[str, Any], action: ManualAction) -> None:
         wall_started = row["wall_started"] or time.time()
         if row["status"] != "waiting-approval":
+            # A new request (first time, or the redrive of a run whose approval timed out): its timeout starts now.
+            # Keeping the old start would fail a redriven approval at once, so the run could never be finished.
+            wall_started = time.time()
             self.journal.update_step(self.run_id, aid, "approval-requested", {"instruction": action.manual},
-                                     status="waiting-approval", started_at=row["started_at"] or iso(self.clock.now()),
+                                     status="waiting-approval", started_at=iso(self.clock.now()), finished_at=None,
                                      wall_started=wall_started, attempts=row["attempts"] + 1, error=None)
         remaining = action.effective_timeout - (time.time() - wall_started)
         approval = self.approver.request(aid, action.manual, max(0.0, remaining)) if remaining > 0 else None
