@@ -1,4 +1,5 @@
-"""A local HTTPS fake of the ARM endpoints the Azure provider uses (ASR vault, Automation jobs, the test VNet).
+"""A local HTTPS fake of the ARM endpoints the Azure provider uses (ASR vault, Automation jobs, the test VNet) and
+the registration reads of ``asrctl discover`` (fabrics, protection containers, protectable items).
 
 Responses are built from the SDK's own models (``Model.as_dict()`` gives the REST shape), so the provider is
 tested against the wire format it meets in Azure: 202 + Location/Azure-AsyncOperation + Retry-After for
@@ -87,6 +88,38 @@ class FakeItem:
 
 
 @dataclass
+class FakeFabric:
+    """A fabric as ASR creates it when a configuration server registers (classic VMware: ``VMware`` details).
+
+    ``process_servers`` / ``master_targets`` / ``run_as_accounts`` hold keyword arguments of the SDK models
+    (``ProcessServer``, ``MasterTargetServer`` with ``retention_volumes`` as a list of volume names, ``RunAsAccount``).
+    """
+
+    name: str
+    friendly_name: str
+    instance_type: str = "VMware"
+    ip_address: str | None = None
+    host_name: str | None = None
+    process_servers: list[dict[str, Any]] = field(default_factory=list)
+    master_targets: list[dict[str, Any]] = field(default_factory=list)
+    run_as_accounts: list[dict[str, Any]] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeProtectable:
+    """A VM the configuration server discovered in vCenter: ASR names it with its own id, friendlyName = VM name."""
+
+    fabric: str
+    container: str
+    vm_name: str
+    name: str
+    ip_address: str | None = None
+    os_type: str = "Windows"
+    powered_on: str = "ON"
+
+
+@dataclass
 class FakeJob:
     name: str
     scenario: str
@@ -139,6 +172,8 @@ class FakeArm:
         self.vnets: set[str] = set()
         self.process_servers: list[str] = []
         self.master_targets: list[str] = []
+        self.fabrics: dict[str, FakeFabric] = {}
+        self.protectable: list[FakeProtectable] = []
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.valid_tokens: set[str] = {"token-1"}
@@ -181,6 +216,23 @@ class FakeArm:
         item = FakeItem(machine=machine, fabric=fabric, container=container, name=f"rpi-{uuid.uuid4().hex[:8]}", **kw)
         self.items[item.name] = item
         return item
+
+    def add_fabric(self, name: str, **kw: Any) -> FakeFabric:
+        kw.setdefault("friendly_name", name)
+        kw.setdefault("containers", [f"cloud_{uuid.uuid4()}"])
+        fabric = FakeFabric(name=name, **kw)
+        self.fabrics[name] = fabric
+        return fabric
+
+    def add_protectable(self, fabric: str, container: str, vm_name: str, **kw: Any) -> FakeProtectable:
+        kw.setdefault("name", str(uuid.uuid4()))
+        item = FakeProtectable(fabric=fabric, container=container, vm_name=vm_name, **kw)
+        self.protectable.append(item)
+        return item
+
+    def lists(self, suffix: str) -> list[Recorded]:
+        """GETs of a collection (each page is one request)."""
+        return [r for r in self.requests if r.method == "GET" and r.path.endswith(suffix)]
 
     def item_by_machine(self, machine: str) -> FakeItem:
         return next(i for i in self.items.values() if i.machine == machine)
@@ -245,6 +297,79 @@ class FakeArm:
             ),
         )
         return model.as_dict()
+
+    def fabric_model(self, fabric: FakeFabric) -> dict[str, Any]:
+        if fabric.instance_type == "VMware":
+            details: Any = m.VMwareDetails(
+                process_servers=[m.ProcessServer(os_type="Windows", **p) for p in fabric.process_servers],
+                master_target_servers=[
+                    m.MasterTargetServer(
+                        **{k: v for k, v in t.items() if k != "retention_volumes"},
+                        retention_volumes=[
+                            m.RetentionVolume(volume_name=v, capacity_in_bytes=2**40)
+                            for v in t.get("retention_volumes", [])
+                        ],
+                    )
+                    for t in fabric.master_targets
+                ],
+                run_as_accounts=[m.RunAsAccount(**a) for a in fabric.run_as_accounts],
+                ip_address=fabric.ip_address,
+                host_name=fabric.host_name,
+                process_server_count=str(len(fabric.process_servers)),
+                cs_service_status="Running",
+            )
+        elif fabric.instance_type == "InMageRcm":
+            details = m.InMageRcmFabricSpecificDetails()
+        else:
+            details = m.AzureFabricSpecificDetails(location="westeurope")
+        return m.Fabric(
+            id=f"{self.vault_path}/replicationFabrics/{fabric.name}",
+            name=fabric.name,
+            type="Microsoft.RecoveryServices/vaults/replicationFabrics",
+            location="westeurope",
+            properties=m.FabricProperties(
+                friendly_name=fabric.friendly_name, custom_details=details, health="Normal", bcdr_state="Valid"
+            ),
+        ).as_dict()
+
+    def container_model(self, fabric: FakeFabric, name: str) -> dict[str, Any]:
+        return m.ProtectionContainer(
+            id=f"{self.vault_path}/replicationFabrics/{fabric.name}/replicationProtectionContainers/{name}",
+            name=name,
+            type="Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers",
+            location="westeurope",
+            properties=m.ProtectionContainerProperties(
+                fabric_friendly_name=fabric.friendly_name,
+                friendly_name=fabric.friendly_name,
+                fabric_type=fabric.instance_type,
+                protected_item_count=0,
+                pairing_status="Paired",
+                role="Primary",
+            ),
+        ).as_dict()
+
+    def protectable_model(self, item: FakeProtectable) -> dict[str, Any]:
+        return m.ProtectableItem(
+            id=(
+                f"{self.vault_path}/replicationFabrics/{item.fabric}/replicationProtectionContainers/{item.container}"
+                f"/replicationProtectableItems/{item.name}"
+            ),
+            name=item.name,
+            type="Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+            "replicationProtectableItems",
+            properties=m.ProtectableItemProperties(
+                friendly_name=item.vm_name,
+                protection_status="Unprotected",
+                supported_replication_providers=["InMageAzureV2"],
+                custom_details=m.VMwareVirtualMachineDetails(
+                    agent_installed="No",
+                    os_type=item.os_type,
+                    ip_address=item.ip_address,
+                    powered_on=item.powered_on,
+                    discovery_type="vCenter",
+                ),
+            ),
+        ).as_dict()
 
     def recovery_points(self, item: FakeItem) -> list[dict[str, Any]]:
         t = now()
@@ -452,8 +577,30 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and rest == "/replicationProtectedItems":
             self._list([fake.item_model(i) for i in fake.items.values()], path, query)
             return
+        if method == "GET" and rest == "/replicationFabrics":
+            self._list([fake.fabric_model(f) for f in fake.fabrics.values()], path, query)
+            return
+        match = re.match(r"^/replicationFabrics/(?P<fabric>[^/]+)/replicationProtectionContainers$", rest)
+        if match and method == "GET":
+            fab = fake.fabrics[match["fabric"]]
+            self._list([fake.container_model(fab, c) for c in fab.containers], path, query)
+            return
+        match = re.match(
+            r"^/replicationFabrics/(?P<fabric>[^/]+)/replicationProtectionContainers/(?P<container>[^/]+)"
+            r"/replicationProtectableItems$",
+            rest,
+        )
+        if match and method == "GET":
+            if match["container"] not in fake.fabrics[match["fabric"]].containers:
+                raise KeyError(match["container"])
+            found = [p for p in fake.protectable if (p.fabric, p.container) == (match["fabric"], match["container"])]
+            self._list([fake.protectable_model(p) for p in found], path, query)
+            return
         if method == "GET" and rest.startswith("/replicationFabrics/") and rest.count("/") == 2:
             fabric = rest.split("/")[2]
+            if fabric in fake.fabrics:
+                self._send(200, fake.fabric_model(fake.fabrics[fabric]))
+                return
             details = m.VMwareDetails(
                 process_servers=[m.ProcessServer(id=p, friendly_name=p) for p in fake.process_servers],
                 master_target_servers=[m.MasterTargetServer(id=t, name=t) for t in fake.master_targets],

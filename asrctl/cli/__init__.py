@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "report",
     "sim",
     "mobility",
+    "discover",
 )
 
 app = typer.Typer(

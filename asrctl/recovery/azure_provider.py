@@ -213,8 +213,10 @@ class AzureProvider:
         clock: Any = None,
         item_map: dict[str, dict[str, str]] | None = None,
         max_read_attempts: int = 5,
+        caller: str = "--provider azure",
     ) -> None:
         self.cfg = stack_cfg
+        self.caller = caller  # who needs Azure, for the credential error (e.g. "asrctl discover")
         self.stack_name = stack_name
         self.clock = clock or WallClock()
         self.api_calls: dict[str, int] = {"reads": 0, "writes": 0}
@@ -265,7 +267,7 @@ class AzureProvider:
             credential.get_token(self.scope)  # fail here, once, with a message that says what was tried
         except ClientAuthenticationError as exc:  # CredentialUnavailableError is a subclass
             raise BadInput(
-                f"--provider azure: no usable Azure credential (tried {CREDENTIAL_SOURCES}); sign in with "
+                f"{self.caller}: no usable Azure credential (tried {CREDENTIAL_SOURCES}); sign in with "
                 f"`az login` or set ASRCTL_ARM_TOKEN ({type(exc).__name__})"
             ) from None
         finally:
@@ -373,6 +375,15 @@ class AzureProvider:
             raise AmbiguousResult(f"{method}: {_error_text(exc)}") from None
         except ServiceResponseError as exc:
             raise AmbiguousResult(f"{method}: response lost after sending ({_error_text(exc)})") from None
+
+    # -- for other read-only callers (asrctl discover): same connection, same read retries ----------------------
+    def site_recovery_client(self) -> Any:
+        """The connected SDK client (credential checked once, no SDK retries)."""
+        return self._connect()
+
+    def read(self, method: str, fn: Any, *, missing_ok: bool = False) -> Any:
+        """A read through :meth:`_read`: retried on 429/5xx, failures as one-line errors."""
+        return self._read(method, fn, missing_ok=missing_ok)
 
     @staticmethod
     def _once(request_id: str) -> dict[str, Any]:
