@@ -381,7 +381,7 @@ def _evaluate(run: dict[str, Any], times: dict[str, datetime | None]) -> dict[st
         else "not-run"
     )
 
-    approvals, waiting, failures = [], [], []
+    approvals, waiting, unapproved, failures = [], [], [], []
     if run.get("error"):
         failures.append({"where": "run", "name": run["run_id"], "reason": run["error"]})
     for check in readiness:
@@ -408,8 +408,11 @@ def _evaluate(run: dict[str, Any], times: dict[str, datetime | None]) -> dict[st
                 }
                 if action.get("approved_by") or action.get("approved_at"):
                     approvals.append(entry)
-                elif action.get("status") in _WAITING:
+                elif action.get("status") in _WAITING and status in ("running", "paused"):
                     waiting.append(entry)
+                elif action.get("status") in (*_WAITING, "failed", "cancelled"):
+                    # Asked for and never approved (timed out, or the run ended first): auditors must see it.
+                    unapproved.append({**entry, "reason": action.get("error") or f"the run {status} before approval"})
             if action.get("status") == "failed":
                 reason = action.get("error") or "failed (no reason recorded)"
                 failures.append(
@@ -486,6 +489,7 @@ def _evaluate(run: dict[str, Any], times: dict[str, datetime | None]) -> dict[st
         "readiness": {"skipped": bool(run.get("skip_readiness")), "verdict": readiness_verdict, **counts},
         "approvals": approvals,
         "waiting_for_approval": waiting,
+        "not_approved": unapproved,
         "failures": failures,
         "api_calls": {
             "reads": (run.get("api_calls") or {}).get("reads"),

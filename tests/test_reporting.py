@@ -184,6 +184,31 @@ def test_report_shows_the_approval_who_when_and_comment(fmt: str) -> None:
     assert "Batch jobs stopped on erp-app01/02; change CHG0042 approved." in text
 
 
+@pytest.mark.parametrize(
+    ("run_status", "action_status", "error", "reason"),
+    [
+        ("failed", "failed", "manual action not approved within its 2h timeout: Stop the nightly batch jobs",
+         "manual action not approved within its 2h timeout"),
+        ("cancelled", "waiting-approval", None, "the run cancelled before approval"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_manual_action_that_was_never_approved_is_listed_as_not_approved(
+    fmt: str, run_status: str, action_status: str, error: str | None, reason: str
+) -> None:
+    run = load("drill-paused")
+    run["status"], run["paused_step"], run["error"] = run_status, None, error or "cancelled by `asrctl runs cancel`"
+    action = run["groups"][0]["actions"][0]
+    action["status"], action["error"] = action_status, error
+    report = evaluation(run)
+    assert report["waiting_for_approval"] == []  # nobody can approve it any more: no resume command offered
+    assert [(a["name"], a["reason"]) for a in report["not_approved"]] == [(action["name"], error or reason)]
+    text = render_report(run, fmt)
+    assert "no manual actions to approve" not in text
+    assert f"ot approved: {reason}" in text  # "Not approved: ..." (html) / "not approved: ..." (md)
+    assert "--approve --by NAME" not in text
+
+
 def test_markdown_approval_row_keeps_its_columns() -> None:
     run = load("drill-succeeded")
     run["groups"][0]["actions"][0]["comment"] = "ok | with a pipe\nand a second line"
