@@ -84,8 +84,14 @@ def load_yaml(path: Path) -> LocatedYaml:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{display_path(path)}: file not found") from None
+    except IsADirectoryError:
+        raise BadInput(f"{display_path(path)}: is a directory, not a YAML file") from None
     except OSError as exc:
         raise BadInput(f"{display_path(path)}: cannot read file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{display_path(path)}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                       f"save the file as UTF-8") from None
     return parse_yaml(text, path)
 
 

@@ -95,3 +95,12 @@ def test_bad_plan_names_file_line_and_exits_2(cli, tmp_path, body, line, message
     assert message in result.stderr
     # plan show applies the same validation
     assert cli("plan", "show", str(path), "--stack", "dev").exit_code == 2
+
+
+def test_a_plan_that_is_not_utf8_is_bad_input_with_file_and_line(cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"name: bad\ndescription: caf\xe9\ngroups: []\n")  # Latin-1, as old editors save it
+    result = cli("plan", "validate", str(path), "--stack", "dev")
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert "bad.yaml:2: not UTF-8 text (byte 0xe9)" in result.stderr
