@@ -159,6 +159,35 @@ def test_fault_file_errors_name_file_and_line(tmp_path):
     assert load_faults(str(path)) == [Fault(0, "a", "commit", "hang", None)]
 
 
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("  - machine: erp-app01\n    operation: failover\n    effect: fail\n",
+         r"faults.yaml:3: operation 'failover' is not an ASR operation"),
+        ("  - machine: erp-ap01\n    operation: test-failover\n    effect: fail\n",
+         r"faults.yaml:2: machine 'erp-ap01' is not in stack dev"),
+    ],
+)
+def test_a_fault_that_could_never_fire_is_refused(tmp_path, monkeypatch, dev, fault, message):
+    path = tmp_path / "faults.yaml"
+    path.write_text("faults:\n" + fault)
+    monkeypatch.setenv("ASRCTL_SIM_FAULTS", str(path))
+    with pytest.raises(BadInput, match=message):
+        SimulatorProvider(dev, "dev", speed=SPEED)
+    # a fault on a runbook names the runbook and no machine: any name is fine there
+    path.write_text("faults:\n  - operation: ASR-AddPublicIp\n    effect: fail\n")
+    sim = SimulatorProvider(dev, "dev", speed=SPEED)
+    assert sim.faults == [Fault(0, None, "ASR-AddPublicIp", "fail", None)]
+    sim.close()
+
+
+def test_a_missing_fault_file_names_the_variable(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASRCTL_SIM_FAULTS", str(tmp_path / "nope.yaml"))
+    result = cli("drill", "erp", "--stack", "dev", "--auto-approve")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ASRCTL_SIM_FAULTS: ") and "nope.yaml: file not found" in result.stderr
+
+
 def test_service_endpoint_is_open_only_while_the_vm_runs(dev):
     import socket
 

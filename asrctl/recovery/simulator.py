@@ -122,14 +122,23 @@ class Fault:
         return f"{self.index}:{self.machine}:{self.operation}:{self.effect}"
 
 
-def load_faults(path: str | None = None) -> list[Fault]:
-    """Faults from ``ASRCTL_SIM_FAULTS``: ``faults: [{machine, operation, effect, times}]``; errors name file:line."""
+def load_faults(path: str | None = None, machines: set[str] | None = None, stack_name: str = "") -> list[Fault]:
+    """Faults from ``ASRCTL_SIM_FAULTS``: ``faults: [{machine, operation, effect, times}]``; errors name file:line.
+
+    With ``machines`` (the stack's), a fault naming an unknown machine, or a machine fault whose operation is not an
+    ASR operation, is refused: it could never fire, and a drill "proving" a fault effect would silently prove nothing.
+    """
+    from asrctl.plans import OPERATIONS
     from asrctl.yamlfile import load_yaml
 
+    from_env = path is None
     path = path if path is not None else os.environ.get("ASRCTL_SIM_FAULTS")
     if not path:
         return []
-    doc = load_yaml(Path(path))
+    try:
+        doc = load_yaml(Path(path))
+    except BadInput as exc:
+        raise BadInput(f"ASRCTL_SIM_FAULTS: {exc}" if from_env else str(exc)) from None
     items = doc.data.get("faults") if isinstance(doc.data, dict) else None
     if not isinstance(items, list):
         raise BadInput(f"{doc.where(())}: a faults file is a mapping with a `faults:` list")
@@ -148,6 +157,17 @@ def load_faults(path: str | None = None) -> list[Fault]:
             )
         if not isinstance(item.get("operation"), str):
             raise BadInput(f"{doc.where(('faults', i, 'operation'))}: operation (or runbook name) is required")
+        machine = item.get("machine")
+        if machine is not None:
+            if not isinstance(machine, str):
+                raise BadInput(f"{doc.where(('faults', i, 'machine'))}: machine must be a machine name (or left out)")
+            if item["operation"] not in OPERATIONS:
+                raise BadInput(
+                    f"{doc.where(('faults', i, 'operation'))}: operation {item['operation']!r} is not an ASR operation "
+                    f"({', '.join(OPERATIONS)}); a runbook fault names the runbook and no machine"
+                )
+            if machines is not None and machine not in machines:
+                raise BadInput(f"{doc.where(('faults', i, 'machine'))}: machine {machine!r} is not in stack {stack_name}")
         times = item.get("times")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise BadInput(f"{doc.where(('faults', i, 'times'))}: times must be a positive integer (or left out)")
@@ -204,7 +224,8 @@ class SimulatorProvider:
         self.stack_name = stack_name
         self.path = path or world_path(stack_name)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.faults = load_faults() if faults is None else faults
+        self.faults = (load_faults(machines={m.name for m in stack_cfg.machines}, stack_name=stack_name)
+                       if faults is None else faults)
         self.api_calls: Counter[str] = Counter()
         self._unsaved: Counter[str] = Counter()
         self.call_log: list[tuple[float, str]] | None = [] if record_calls else None
