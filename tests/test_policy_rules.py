@@ -604,3 +604,198 @@ def test_protected_items_covered_by_plan() -> None:
     by_dependency = res(PLAN, "plan2", {"properties": {"groups": []}}, dependencies=(orphan,))
     assert stack_violations(rule, [covered, orphan, plan, by_dependency]) == []
     assert stack_violations(rule, [plan]) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stack rules: the same three cases for each, table-driven like the resource rules
+# (rule, resources factory, config, expected violation count, kind)
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+BLOB_DATA = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+VAULT_PRINCIPAL = "7ac8e1e4-ed0e-51fb-a0d7-bacda97e8f12"
+CACHE_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stasrcachedevweu"
+RA = "azure-native:authorization:RoleAssignment"
+
+
+def _vault_with_principal(**identity: Any) -> Any:
+    return res(VAULT, "dr-vault-rsv", {**vault(), "identity": {"type": "SystemAssigned", "principalId": VAULT_PRINCIPAL,
+                                                             **identity}})
+
+
+def _closed_cache(**extra: Any) -> Any:
+    return res(SA, "dr-cache-st", {**cache_account(), **extra}, CACHE_PARENT)
+
+
+def _role(role: str, name: str | None = None, **props: Any) -> Any:
+    base = {"scope": CACHE_ID, "principalId": VAULT_PRINCIPAL, "principalType": "ServicePrincipal",
+            "roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{role}"}
+    return res(RA, name or f"ra-{role[:8]}", {**base, **props}, CACHE_PARENT)
+
+
+def _provider_without_subscription() -> Any:
+    import pulumi_policy as pp
+
+    provider = pp.PolicyProviderResource("pulumi:providers:azure-native", _wrap({}),
+                                         f"{STACK}pulumi:providers:azure-native::p", "p")
+    return pp.PolicyResource("azure-native:automation:AutomationAccount", _wrap({}),
+                             urn_of("azure-native:automation:AutomationAccount", "aa"), "aa", _opts(), provider, None,
+                             [], {})
+
+
+SUB = "3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9a01"
+LGW = "azure-native:network:LocalNetworkGateway"
+CONN = "azure-native:network:VirtualNetworkGatewayConnection"
+ITEM = "azure-native:recoveryservices:ReplicationProtectedItem"
+PE_ASR = lambda: _private_endpoint("AzureSiteRecovery")  # noqa: E731
+PUBLIC = {**vault()["properties"], "publicNetworkAccess": "Enabled"}
+NO_PUBLIC_ACCESS = {k: v for k, v in vault()["properties"].items() if k != "publicNetworkAccess"}
+
+STACK_CASES = [
+    ("automation-account-in-vault-subscription",
+     lambda: [VAULT_RES(), res("azure-native:automation:AutomationAccount", "aa", {}, provider_sub=SUB)],
+     {"subscriptionId": SUB}, 0, "compliant"),
+    ("automation-account-in-vault-subscription",
+     lambda: [VAULT_RES(), res("azure-native:automation:AutomationAccount", "aa", {}, provider_sub="other")],
+     {"subscriptionId": SUB}, 1, "violating"),
+    # a provider without subscriptionId is the stack's subscription, like the default provider
+    ("automation-account-in-vault-subscription", lambda: [VAULT_RES(), _provider_without_subscription()],
+     {"subscriptionId": SUB}, 0, "missing"),
+    ("cache-storage-account-profile", lambda: [VAULT_RES(), _closed_cache()], None, 0, "compliant"),
+    ("cache-storage-account-profile", lambda: [VAULT_RES(), _closed_cache(sku={"name": "Premium_LRS"})], None, 1,
+     "violating"),
+    ("cache-storage-account-profile",
+     lambda: [VAULT_RES(), res(SA, "dr-cache-st", changed(cache_account(), "sku", DELETE), CACHE_PARENT)], None, 1,
+     "missing"),
+    # cache-storage-vault-identity-roles: matched by scope and principal strings ...
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR), _role(BLOB_DATA)], None, 0, "compliant"),
+    # ... or by the dependency graph alone (ids unknown during preview never need reading)
+    ("cache-storage-vault-identity-roles",
+     lambda: (lambda v, c: [v, c,
+                            res(RA, "ra-c", {"roleDefinitionId": f"/x/roleDefinitions/{CONTRIBUTOR}"}, CACHE_PARENT,
+                                dependencies=(v, c)),
+                            res(RA, "ra-b", {"roleDefinitionId": f"/x/roleDefinitions/{BLOB_DATA}"}, CACHE_PARENT,
+                                dependencies=(v, c))])(VAULT_RES(), _closed_cache()),
+     None, 0, "compliant"),
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR)], None, 1, "violating"),
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR), _role(BLOB_DATA, principalId="someone")],
+     None, 1, "violating"),
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR),
+              _role(BLOB_DATA, scope=CACHE_ID.replace("stasrcachedevweu", "stother"))], None, 1, "violating"),
+    ("cache-storage-vault-identity-roles", lambda: [_vault_with_principal(), _closed_cache()], None, 1, "violating"),
+    # a reviewed custom role set
+    ("cache-storage-vault-identity-roles", lambda: [_vault_with_principal(), _closed_cache(), _role(BLOB_DATA)],
+     {"requiredRoleIds": [BLOB_DATA]}, 0, "compliant"),
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR),
+              res(RA, "ra-b", {"scope": CACHE_ID, "principalId": VAULT_PRINCIPAL}, CACHE_PARENT)], None, 1, "missing"),
+    # the vault's principal is not known (no identity): string-matched assignments are someone else's
+    ("cache-storage-vault-identity-roles",
+     lambda: [VAULT_RES(identity={"type": "None"}), _closed_cache(), _role(CONTRIBUTOR), _role(BLOB_DATA)], None, 1,
+     "missing"),
+    # shared keys still on (allowSharedKeyAccess absent): the account key works, no roles needed
+    ("cache-storage-vault-identity-roles",
+     lambda: [_vault_with_principal(), res(SA, "dr-cache-st", changed(cache_account(), "allowSharedKeyAccess", DELETE),
+                                           CACHE_PARENT)], None, 0, "missing"),
+    ("failback-connectivity-present", lambda: [_connection("ExpressRoute")], {"failbackEnabled": True}, 0, "compliant"),
+    ("failback-connectivity-present", lambda: [VAULT_RES()], {"failbackEnabled": True}, 1, "violating"),
+    ("failback-connectivity-present", lambda: [res(CONN, "conn", {})], {"failbackEnabled": True}, 1, "missing"),
+    ("protected-items-covered-by-plan",
+     lambda: [res(ITEM, "m0-0", {"replicatedProtectedItemName": "m0-0"}), res(PLAN, "plan", recovery_plan(1))], None, 0,
+     "compliant"),
+    ("protected-items-covered-by-plan",
+     lambda: [res(ITEM, "orphan", {"replicatedProtectedItemName": "orphan"}), res(PLAN, "plan", recovery_plan(1))],
+     None, 1, "violating"),
+    ("protected-items-covered-by-plan", lambda: [res(ITEM, "m0-0", {}), res(PLAN, "plan", {})], None, 1, "missing"),
+    ("replication-not-over-site-to-site-vpn",
+     lambda: [res(LGW, "lgw", {"localNetworkAddressSpace": {"addressPrefixes": ["10.20.0.0/16"]}})], None, 0,
+     "compliant"),
+    ("replication-not-over-site-to-site-vpn",
+     lambda: [res(LGW, "lgw", {"localNetworkAddressSpace": {"addressPrefixes": ["0.0.0.0/0"]}})], None, 1, "violating"),
+    ("replication-not-over-site-to-site-vpn",
+     lambda: [res(LGW, "lgw", {}), res("azure-native:network:Route", "r", {"addressPrefix": "0.0.0.0/0"})], None, 0,
+     "missing"),
+    ("storage-shared-key-disabled-with-vault-identity", lambda: [VAULT_RES(), _closed_cache()], None, 0, "compliant"),
+    ("storage-shared-key-disabled-with-vault-identity",
+     lambda: [VAULT_RES(), _closed_cache(allowSharedKeyAccess=True)], None, 1, "violating"),
+    ("storage-shared-key-disabled-with-vault-identity",
+     lambda: [VAULT_RES(), res(SA, "dr-cache-st", changed(cache_account(), "allowSharedKeyAccess", DELETE),
+                               CACHE_PARENT)], None, 1, "missing"),
+    ("test-failover-network-isolated",
+     lambda: [_vnet("vnet-recovery", "10.60.0.0/16"), _vnet("vnet-drill", "10.160.0.0/16")],
+     {"testFailoverAddressSpace": ["10.160.0.0/16"]}, 0, "compliant"),
+    ("test-failover-network-isolated",
+     lambda: [_vnet("vnet-recovery", "10.60.0.0/16"), _vnet("vnet-test", "10.60.0.0/24")], None, 1, "violating"),
+    ("test-failover-network-isolated",
+     lambda: [_vnet("vnet-recovery", "10.60.0.0/16"), res("azure-native:network:VirtualNetwork", "vnet-test", {})],
+     None, 0, "missing"),
+    ("vault-private-endpoint-public-access-disabled", lambda: [VAULT_RES(), PE_ASR()], None, 0, "compliant"),
+    ("vault-private-endpoint-public-access-disabled", lambda: [VAULT_RES(properties=PUBLIC), PE_ASR()], None, 1,
+     "violating"),
+    ("vault-private-endpoint-public-access-disabled", lambda: [VAULT_RES(properties=NO_PUBLIC_ACCESS), PE_ASR()], None,
+     1, "missing"),
+    ("vault-public-network-access-disabled", lambda: [VAULT_RES()], None, 0, "compliant"),
+    ("vault-public-network-access-disabled", lambda: [VAULT_RES(properties=PUBLIC)], None, 1, "violating"),
+    ("vault-public-network-access-disabled", lambda: [VAULT_RES(properties=NO_PUBLIC_ACCESS)], None, 1, "missing"),
+]
+
+
+@pytest.mark.parametrize("case", STACK_CASES, ids=[f"{c[0]}-{c[4]}-{i}" for i, c in enumerate(STACK_CASES)])
+def test_stack_rule(case: tuple) -> None:
+    rule, resources, config, expected, _ = case
+    found = stack_violations(rule, resources(), config)
+    assert len(found) == expected, found
+
+
+def test_every_stack_rule_has_compliant_violating_and_missing_cases() -> None:
+    covered: dict[str, set[str]] = {}
+    for rule, _, _, _, kind in STACK_CASES:
+        covered.setdefault(rule, set()).add(kind)
+    assert set(covered) == {r.name for r in RULES_BY_NAME.values() if r.stack}
+    for rule, kinds in covered.items():
+        assert kinds == {"compliant", "violating", "missing"}, rule
+
+
+def test_cache_roles_violation_names_the_missing_role_and_the_account() -> None:
+    [(message, urn)] = stack_violations("cache-storage-vault-identity-roles",
+                                        [_vault_with_principal(), _closed_cache(), _role(CONTRIBUTOR)])
+    assert urn == _closed_cache().urn
+    assert "Storage Blob Data Contributor" in message and "no Contributor" not in message and "RoleAssignment" in message
+
+
+def test_cache_roles_user_assigned_identity_principal_counts() -> None:
+    uai = {"type": "UserAssigned", "principalId": None,
+           "userAssignedIdentities": {"/subscriptions/s/uai/asr": {"principalId": "uai-principal"}}}
+    vault_res = res(VAULT, "dr-vault-rsv", {**vault(), "identity": uai})
+    roles = [_role(CONTRIBUTOR, principalId="uai-principal"), _role(BLOB_DATA, principalId="uai-principal")]
+    assert stack_violations("cache-storage-vault-identity-roles", [vault_res, _closed_cache(), *roles]) == []
+
+
+def _engine_role(role_id: Any, name: str, account: Any, vault_res: Any) -> Any:
+    """A RoleAssignment as AnalyzeStack shows it during preview: ids unknown, per-property dependencies known."""
+    import pulumi_policy as pp
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    props = {"scope": UNKNOWN_STRING_VALUE, "principalId": UNKNOWN_STRING_VALUE, "principalType": "ServicePrincipal",
+             "roleDefinitionId": role_id}
+    return pp.PolicyResource(RA, _wrap(props), urn_of(RA, name, CACHE_PARENT), name, _opts(), None, None,
+                             [account, vault_res], {"scope": [account], "principalId": [vault_res],
+                                                    "roleDefinitionId": [account]})
+
+
+def test_cache_roles_in_preview_use_property_dependencies_and_never_guess_an_unknown_role() -> None:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+    rule = "cache-storage-vault-identity-roles"
+    vault_res = res(VAULT, "dr-vault-rsv", {**vault(), "identity": {"type": "SystemAssigned",
+                                                                    "principalId": UNKNOWN_STRING_VALUE}})
+    account = _closed_cache()
+    known = [_engine_role(f"/x/roleDefinitions/{r}", f"ra-{r[:4]}", account, vault_res) for r in (CONTRIBUTOR, BLOB_DATA)]
+    assert stack_violations(rule, [vault_res, account, *known]) == []
+    # a role id computed from the account id is unknown in preview: not evaluated (the engine says so), not a finding
+    unknown = [_engine_role(UNKNOWN_STRING_VALUE, f"ra-{r[:4]}", account, vault_res) for r in (CONTRIBUTOR, BLOB_DATA)]
+    with pytest.raises(UnknownValueError):
+        stack_violations(rule, [vault_res, account, *unknown])

@@ -17,6 +17,8 @@ _SARIF_LEVEL = {"mandatory": "error", "advisory": "warning", "disabled": "none"}
 _CONFIG_KEY = {
     "automation-account-in-vault-subscription": "subscriptionId",
     "cache-storage-account-profile": "cacheStorage",
+    "cache-storage-vault-identity-roles": "cacheStorage",
+    "storage-shared-key-disabled-with-vault-identity": "cacheStorage",
     "failback-connectivity-present": "failback",
     "failback-resources-tagged-temporary": "failback",
     "nsg-allow-only-asr-ports-from-on-prem": "network",
