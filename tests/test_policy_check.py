@@ -214,14 +214,17 @@ def test_check_sarif_for_code_review(cli, cached_program) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"no-such-rule": "advisory"}', "'no-such-rule' is not a rule of this pack"),
+        ('{"no-such-rule": "advisory"}', "'no-such-rule' is not a rule of this pack; `asrctl policy rules` lists"),
         ('{"storage-https-only": "sometimes"}', "enforcementLevel 'sometimes' is not one of"),
         ('{"replication-rpo-threshold-within-bound": {"maxRpoThresholdMinutes": "ten"}}', "is not a valid integer"),
         ('{"storage-https-only": {"color": "red"}}', "'color' is not a setting of this rule"),
+        ('{"all": {"enforcementLevel": "advisory", "maxRpoThresholdMinutes": 15}}',
+         "all: only enforcementLevel applies to every rule"),
         ("- just\n- a list\n", "a policy config is a mapping"),
         ('{"storage-https-only": ', "invalid YAML"),
     ],
-    ids=["unknown-rule", "bad-level", "bad-setting-type", "unknown-setting", "not-a-mapping", "unparsable"],
+    ids=["unknown-rule", "bad-level", "bad-setting-type", "unknown-setting", "setting-under-all", "not-a-mapping",
+         "unparsable"],
 )
 def test_check_invalid_config_is_one_line_exit_2(cli, tmp_path: Path, content: str, expected: str) -> None:
     config = tmp_path / "policy.json"

@@ -165,3 +165,14 @@ def test_reports_never_echo_secret_values() -> None:
     assert "vm-no-password-in-custom-data" in {v.rule for v in report.violations}
     for text in (render_text(report), json.dumps(render_json(report))):
         assert "Hunter2-Secret" not in text and leaked not in text
+
+
+def test_remediate_level_from_a_pulumi_config_is_mandatory(tmp_path) -> None:
+    """`remediate` is valid in --policy-pack-config; with no remediations the engine reports it as mandatory."""
+    from asrctl.policy.config_file import load_policy_config
+
+    path = tmp_path / "policy.json"
+    path.write_text('{"all": "remediate", "storage-https-only": {"enforcementLevel": "remediate"}}')
+    config = load_policy_config(path, RULES)
+    levels = effective_levels(RULES, config)
+    assert levels["storage-https-only"] == "mandatory" and levels["vault-immutability-enabled"] == "mandatory"

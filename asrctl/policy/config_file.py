@@ -58,22 +58,29 @@ def load_policy_config(path: Path, rules: Sequence[Rule]) -> PolicyConfig:
     for name, value in data.items():
         where = doc.where((name,))
         if name != "all" and name not in by_name:
-            raise BadInput(f"{where}: {name!r} is not a rule of this pack (see `asrctl policy check --help`)")
+            raise BadInput(f"{where}: {name!r} is not a rule of this pack; `asrctl policy rules` lists the rule names")
         entry = {"enforcementLevel": value} if isinstance(value, str) else value
         if not isinstance(entry, dict):
             raise BadInput(f"{where}: {name}: give a level ({', '.join(ENFORCEMENT_LEVELS)}) or a mapping")
+        entry = dict(entry)
+        if entry.get("enforcementLevel") == "remediate":
+            # Valid in --policy-pack-config; the pack has no remediations, so the engine reports these rules'
+            # violations as mandatory (pulumi_policy downgrades remediate → mandatory). Same here.
+            entry["enforcementLevel"] = "mandatory"
         schema = by_name[name].config if name != "all" else {}
         for key, setting in entry.items():
             if key == "enforcementLevel":
                 if setting not in ENFORCEMENT_LEVELS:
                     raise BadInput(
                         f"{doc.where((name, key)) if isinstance(value, dict) else where}: {name}: enforcementLevel "
-                        f"{setting!r} is not one of {', '.join(ENFORCEMENT_LEVELS)}"
+                        f"{setting!r} is not one of {', '.join(ENFORCEMENT_LEVELS)}, remediate"
                     )
+            elif name == "all":
+                raise BadInput(f"{doc.where((name, key))}: all: only enforcementLevel applies to every rule, not {key!r}")
             elif key not in schema:
                 known = ", ".join(sorted(schema)) or "none"
                 raise BadInput(f"{doc.where((name, key))}: {name}: {key!r} is not a setting of this rule (known: {known})")
             elif not _type_ok(setting, schema[key]):
                 raise BadInput(f"{doc.where((name, key))}: {name}.{key}: {setting!r} is not a valid {schema[key]['type']}")
-        config[name] = dict(entry)
+        config[name] = entry
     return config
