@@ -43,11 +43,13 @@ def _hosts() -> list[FakeHost]:
         "ansible_port": closed_port(),
         "ansible_ssh_common_args": "-o ConnectTimeout=3 -o StrictHostKeyChecking=yes -o BatchMode=yes",
     }
+    spy = {"ansible_connection": "spy_local"}  # audits the files Ansible transfers (connection_plugins/spy_local.py)
     return [
-        FakeHost("fresh-rhel"),
+        FakeHost("fresh-rhel", extra=spy),
         FakeHost("fresh-ubuntu", distribution="Ubuntu", version="20.04"),
         FakeHost("old-agent", preinstalled=(OLD_VERSION, "Succeeded", "127.0.0.1")),
-        FakeHost("unregistered", distribution="Ubuntu", version="20.04", preinstalled=(CURRENT_VERSION, "Failed", "")),
+        FakeHost("unregistered", distribution="Ubuntu", version="20.04", preinstalled=(CURRENT_VERSION, "Failed", ""),
+                 extra=spy),
         FakeHost("reboot-209", install_rc=209),
         FakeHost("other-cs", preinstalled=(CURRENT_VERSION, "Succeeded", "10.99.99.99")),
         FakeHost("fedora", distribution="Fedora", version="39"),
@@ -129,6 +131,12 @@ def _run_lab(base: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASRCTL_")}
     env.update(ASRCTL_HOME=str(home), ASRCTL_PROJECT_DIR=str(PROJECT), ASRCTL_CS_PASSPHRASE=PASSPHRASE)
     env["PATH"] = "/usr/bin:/bin"  # the driver must find the venv's ansible-playbook by itself
+    env.update(
+        ANSIBLE_CONNECTION_PLUGINS=str(PROJECT / "tests" / "fixtures" / "mobility" / "connection_plugins"),
+        MOBILITY_SPY_LOG=str(base / "transfers.jsonl"),
+        MOBILITY_SPY_SHA256=hashlib.sha256(PASSPHRASE.encode()).hexdigest(),
+        MOBILITY_SPY_LEN=str(len(PASSPHRASE.encode())),
+    )
 
     with listening_ports(2) as (cs_port, ps_port):
         inventory = write_inventory(base, hosts, cs_port, ps_port)
@@ -224,6 +232,19 @@ def test_passphrase_file_was_private_correct_and_deleted(lab):
     assert not (host.root(base) / "var" / "tmp" / "asr-mobility").exists(), "installer work dir left behind"
 
 
+def test_passphrase_reaches_the_guest_only_in_its_private_file(lab):
+    """No file Ansible transfers to a guest carries the passphrase (``copy: content=`` would stage it in a controller
+    temp file and a remote ``source`` file); the role pipes it into the 0600 file instead."""
+    log = lab["base"] / "transfers.jsonl"
+    assert log.exists(), "the spy connection plugin never ran"
+    transfers = [json.loads(line) for line in log.read_text().splitlines()]
+    assert transfers, "no file was transferred at all: the spy saw nothing to audit"
+    assert [t["out_path"] for t in transfers if t["carries_secret"]] == []
+    for name in ("fresh-rhel", "unregistered"):
+        record = (lab["hosts"][name].root(lab["base"]) / ".fake" / "passphrase.log").read_text().split()
+        assert record == ["mode=600", f"sha256={hashlib.sha256(PASSPHRASE.encode()).hexdigest()}"], name
+
+
 def test_older_agent_is_upgraded(lab):
     result = lab["converge"].hosts["old-agent"]
     assert (result["status"], result["changed"]) == ("upgraded", True)
@@ -240,9 +261,13 @@ def test_unregistered_agent_is_only_registered(lab):
 
 
 def test_registration_to_another_server_fails_and_is_not_overwritten(lab):
-    result = lab["converge"].hosts["other-cs"]
-    assert result["status"] == "failed"
-    assert "exited 13" in result["message"] and "10.99.99.99" in result["message"]
+    for run in ("check", "converge"):
+        result = lab[run].hosts["other-cs"]
+        assert (result["status"], result["changed"]) == ("failed", False), (run, result)
+        assert "registered with configuration server 10.99.99.99, not 127.0.0.1" in result["message"], result
+        assert "unregister the agent from 10.99.99.99, then rerun" in result["message"], result
+    # Microsoft's configurator moves an agent to whichever server it is given: the role must not even call it.
+    assert _argv(lab, "other-cs") == []
     conf = lab["hosts"]["other-cs"].install_dir(lab["base"]) / "Vx" / "etc" / "drscout.conf"
     assert "Hostname=10.99.99.99" in conf.read_text()
 
