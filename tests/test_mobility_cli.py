@@ -112,3 +112,76 @@ def test_blank_passphrase_is_rejected(value, monkeypatch):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", value)
     with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE"):
         passphrase_from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("broken.ini", "[linux\nweb01 ansible_host=\n", "Failed to parse inventory"),
+        ("broken.yml", "all:\n  hosts: [\n", "YAML parsing failed"),
+        ("empty.ini", "# nothing yet\n", "no hosts"),
+    ],
+)
+def test_unusable_inventory_exits_2_in_one_line(cli, monkeypatch, tmp_path, name, text, reason):
+    """ansible-playbook would run such an inventory against no host and exit 0; asrctl reads it first."""
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    inventory = tmp_path / name
+    inventory.write_text(text)
+    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
+    _one_line_error(result, str(inventory), reason)
+    assert not (tmp_path / "asrctl-home" / "mobility").exists(), "the playbook ran anyway"
+
+
+def test_own_inventory_without_installer_dir_exits_2_naming_the_option(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
+    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    _one_line_error(result, "asr_mobility_service_installer_dir", "web01", "--installer-dir")
+
+
+def test_own_inventory_naming_a_missing_installer_dir_exits_2(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"[linux]\nweb01 ansible_connection=local asr_mobility_service_installer_dir={tmp_path}/gone\n")
+    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    _one_line_error(result, f"{tmp_path}/gone", "push-install repository")
+
+
+def test_limit_matching_no_host_exits_2(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
+    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory),
+                 "--installer-dir", str(tmp_path), "--limit", "db*")
+    _one_line_error(result, "--limit db*", "matched no host")
+
+
+class _StoppedRunner:
+    """Stands in for ansible-runner when ansible-playbook is killed by the job timeout: some events, no recap."""
+
+    def __init__(self, handle, events):
+        self._handle, self._events = handle, events
+        self.rc, self.status = 254, "timeout"
+
+    def run(self):
+        for event in self._events:
+            self._handle(event)
+
+
+def test_run_killed_by_the_timeout_is_a_failure_even_if_some_hosts_reported(monkeypatch, tmp_path):
+    from asrctl.mobility import driver
+
+    events = [
+        _event("runner_on_ok", "a", {"ansible_facts": {"asr_mobility_service_result": {
+            "status": "installed", "changed": True, "reboot_required": False, "message": "installed 9.60"}}}),
+        _event("runner_on_start", "b"),
+    ]
+    monkeypatch.setattr(driver, "_prepare_runner", lambda **kw: _StoppedRunner(kw["handle"], events))
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[linux]\na ansible_connection=local\nb ansible_connection=local\n")
+    result = driver.deploy(passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=60)
+    got = {o.name: o for o in result.outcomes}
+    assert got["a"].status == "installed"
+    assert got["b"].status == "failed" and "timed out after 60 s" in got["b"].message
+    assert result.ok is False

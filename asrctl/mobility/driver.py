@@ -10,8 +10,11 @@ On the guest the role writes it to a 0600 temporary file under ``no_log`` and de
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,9 @@ PLAYBOOK = "mobility.yml"
 PASSPHRASE_PROMPT = r"Configuration server passphrase"
 INSTALLER_DIR_VAR = "asr_mobility_service_installer_dir"
 DEFAULT_TIMEOUT_S = 3600
+INVENTORY_TIMEOUT_S = 300
+# ansible-playbook's own exit codes for a run that ended normally: all ok, some host failed, some host unreachable.
+RUNNER_RC_COMPLETED = (0, 2, 4)
 
 EventCallback = Callable[[dict[str, Any], HostOutcome | None], None]
 
@@ -43,7 +49,9 @@ class DeployResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status not in ("failed", "unreachable") for o in self.outcomes)
+        """Every host succeeded and ansible-playbook itself finished cleanly (a run killed by the timeout or crashed
+        after some hosts reported is not a success, whatever those hosts said)."""
+        return self.runner_rc == 0 and all(o.status not in ("failed", "unreachable") for o in self.outcomes)
 
 
 def passphrase_from_env() -> str:
@@ -100,6 +108,11 @@ def deploy(
     if not playbook.is_file():
         raise BadInput(f"{playbook}: playbook not found (is ASRCTL_PROJECT_DIR the asrctl checkout?)")
 
+    if inventory_file is not None:
+        hostvars = _read_inventory(inventory_file, limit)
+        if installer_dir is None:
+            _check_inventory_installer_dirs(inventory_file, hostvars)
+
     pdd = private_data_dir or new_private_data_dir()
     if inventory_text is not None:
         inventory_path = pdd / "inventory" / "hosts.ini"
@@ -131,6 +144,11 @@ def deploy(
     )
     runner.run()
     rc = runner.rc if isinstance(runner.rc, int) else 1
+    status = getattr(runner, "status", "")
+    if status in ("timeout", "canceled") or rc not in RUNNER_RC_COMPLETED:
+        # No recap will come: hosts that started but never reported did not succeed.
+        why = f"timed out after {timeout_s} s" if status == "timeout" else f"ended early (ansible-playbook exited {rc})"
+        collector.abort(f"the run {why} before this host reported; artifacts in {pdd}")
     outcomes = collector.outcomes
     if not outcomes:
         tail = _stdout_tail(runner)
@@ -138,6 +156,79 @@ def deploy(
             raise BadInput(f"--limit {limit}: matched no host of the inventory")
         raise OperationFailed(f"ansible-playbook exited {rc} before any host ran ({tail}); artifacts in {pdd}")
     return DeployResult(outcomes=outcomes, private_data_dir=pdd, runner_rc=rc, check=check)
+
+
+def _ansible_tool(name: str) -> str:
+    venv_tool = Path(sys.executable).parent / name
+    if venv_tool.is_file():
+        return str(venv_tool)
+    found = shutil.which(name)
+    if not found:
+        raise BadInput(f"{name} not found: install ansible into asrctl's environment (pip install -r requirements.txt)")
+    return found
+
+
+def _read_inventory(path: Path, limit: str | None) -> dict[str, dict[str, Any]]:
+    """The hosts of ``--inventory`` (within ``--limit``) and their variables, as ansible-inventory reads them.
+
+    Run before the playbook so that an unparsable or empty inventory is bad input (exit 2, one line) rather than a
+    playbook that silently runs against no host.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_KEYS.values()}
+    env.update(ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    argv = [_ansible_tool("ansible-inventory"), "-i", str(path), "--list"]
+    if limit:
+        argv += ["--limit", limit]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=env, timeout=INVENTORY_TIMEOUT_S, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise BadInput(f"--inventory {path}: ansible-inventory took more than {INVENTORY_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        raise BadInput(f"--inventory {path}: not a usable Ansible inventory ({_inventory_error(proc.stderr, path)})")
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise BadInput(f"--inventory {path}: ansible-inventory printed no inventory") from None
+    hostvars: dict[str, dict[str, Any]] = (data.get("_meta") or {}).get("hostvars") or {}
+    hosts = {h for group in data.values() if isinstance(group, dict) for h in group.get("hosts") or ()}
+    if not hosts:
+        if limit:
+            raise BadInput(f"--limit {limit}: matched no host of {path}")
+        raise BadInput(f"--inventory {path}: no hosts; list the machines to deploy the Mobility service to")
+    return {h: hostvars.get(h) or {} for h in sorted(hosts)}
+
+
+def _inventory_error(stderr: str, path: Path) -> str:
+    """The parser's own reason, from the plugin that matches the file type, in one line."""
+    reasons: dict[str, str] = {}
+    for m in re.finditer(r"Failed to parse inventory with '(\w+)' plugin: (.*)", stderr):
+        reasons.setdefault(m.group(1), m.group(2).strip())
+    preferred = ("yaml", "auto") if path.suffix in (".yml", ".yaml") else ("ini",)
+    for plugin in (*preferred, *reasons):
+        if plugin in reasons:
+            return reasons[plugin][:300]
+    errors = [line for line in stderr.splitlines() if line.startswith("[ERROR]")]
+    return (errors or [line for line in stderr.splitlines() if line.strip()] or ["no output"])[0][:300]
+
+
+def _check_inventory_installer_dirs(path: Path, hostvars: dict[str, dict[str, Any]]) -> None:
+    """Without --installer-dir every host needs asr_mobility_service_installer_dir, naming an existing directory."""
+    missing = [h for h, v in hostvars.items() if not str(v.get(INSTALLER_DIR_VAR) or "").strip()]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise BadInput(
+            f"--inventory {path}: no {INSTALLER_DIR_VAR} for {shown}; pass --installer-dir DIR (the installers copied "
+            "from the process server's push-install repository) or set it in the inventory"
+        )
+    for host, v in hostvars.items():
+        value = str(v[INSTALLER_DIR_VAR])
+        if "{{" not in value and not Path(value).expanduser().is_dir():
+            raise BadInput(
+                f"--inventory {path}: {INSTALLER_DIR_VAR} {value} (host {host}) is no directory; copy the installers "
+                "from the process server's push-install repository there or pass --installer-dir DIR"
+            )
 
 
 def _prepare_runner(

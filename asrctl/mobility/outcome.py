@@ -96,6 +96,12 @@ class OutcomeCollector:
             if host not in self._outcomes:
                 self._outcomes[host] = HostOutcome(host, "failed", message="the play ended before this host reported")
 
+    def abort(self, message: str) -> None:
+        """The run ended without a recap (timeout, crash): every host seen without an outcome failed."""
+        for host in self._seen_hosts:
+            if host not in self._outcomes:
+                self._outcomes[host] = HostOutcome(host, "failed", message=self.redact(message))
+
     @property
     def outcomes(self) -> list[HostOutcome]:
         return sorted(self._outcomes.values(), key=lambda o: o.name)
