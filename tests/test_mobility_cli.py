@@ -185,3 +185,25 @@ def test_run_killed_by_the_timeout_is_a_failure_even_if_some_hosts_reported(monk
     assert got["a"].status == "installed"
     assert got["b"].status == "failed" and "timed out after 60 s" in got["b"].message
     assert result.ok is False
+
+
+@pytest.mark.slow
+def test_unknown_ssh_host_key_fails_fast_instead_of_waiting_at_a_prompt(tmp_path, monkeypatch):
+    """ssh asks about an unknown host key on the controlling terminal, which is ansible-runner's pty: nobody answers,
+    so without BatchMode the host (and the run) would sit there until the job timeout."""
+    import time
+
+    from asrctl.mobility import driver
+
+    inventory = tmp_path / "hosts.ini"
+    fake_ssh = PROJECT / "tests" / "fixtures" / "mobility" / "fake_ssh"
+    inventory.write_text(f"[linux]\nnew01 ansible_host=127.0.0.1 ansible_ssh_executable={fake_ssh}\n")
+    prompts = tmp_path / "prompts.log"
+    monkeypatch.setenv("FAKE_SSH_PROMPTS", str(prompts))
+    start = time.monotonic()
+    result = driver.deploy(passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=45)
+    (outcome,) = result.outcomes
+    assert outcome.status == "unreachable", outcome
+    assert "Host key verification failed" in outcome.message
+    assert not prompts.exists(), "ssh was left to prompt on ansible-runner's terminal"
+    assert time.monotonic() - start < 40

@@ -275,6 +275,11 @@ def _prepare_runner(
     env["PATH"] = os.pathsep.join([venv_bin, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)])
     env["ANSIBLE_ROLES_PATH"] = str(playbook.parent / "roles")
     env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
+    # ssh asks about unknown host keys (and passwords) on the controlling terminal, which is ansible-runner's pty:
+    # nobody answers there, so the host would hang until the job timeout. BatchMode makes it fail as unreachable.
+    ssh_extra = env.get("ANSIBLE_SSH_EXTRA_ARGS", "")
+    if "BatchMode" not in ssh_extra:
+        env["ANSIBLE_SSH_EXTRA_ARGS"] = f"{ssh_extra} -o BatchMode=yes".strip()
     # One connection round trip per task instead of a copy + execute (needs no `requiretty` for become over SSH).
     env.setdefault("ANSIBLE_PIPELINING", "1")
     return runner
