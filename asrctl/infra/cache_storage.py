@@ -23,6 +23,8 @@ class CacheStorageArgs:
     """Required. Resource group of the vault."""
     location: pulumi.Input[str]
     """Required. Region of the vault: ASR only accepts a cache account in the vault's region."""
+    subscription_id: str
+    """Required. Subscription of the vault: role definition ids are subscription-scoped."""
     vault_principal_id: pulumi.Input[str]
     """Required. Object id of the vault's system-assigned identity: ASR reaches the account with it, not a key."""
     sku: str = "Standard_LRS"
@@ -61,8 +63,9 @@ class CacheStorage(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # A role definition id is subscription-scoped; the account's own id carries the subscription.
-        subscription = account.id.apply(lambda account_id: "/".join(account_id.split("/")[:3]))
+        # From config, not from the account's id: a known value at preview time lets policy packs check the roles
+        # before the account exists.
+        subscription = f"/subscriptions/{args.subscription_id}"
         for suffix, role in (("contributor", CONTRIBUTOR_ROLE), ("blob-data", STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE)):
             authorization.RoleAssignment(
                 f"{name}-vault-{suffix}",
@@ -72,9 +75,7 @@ class CacheStorage(pulumi.ComponentResource):
                     # Set explicitly: ARM otherwise looks the principal up in Entra ID, which can lag behind a
                     # freshly created vault identity and fail the assignment.
                     principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                    role_definition_id=subscription.apply(
-                        lambda sub, role=role: f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-                    ),
+                    role_definition_id=f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}",
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

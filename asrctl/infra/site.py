@@ -91,6 +91,7 @@ class DrSite(pulumi.ComponentResource):
                 resource_group_name=rg_name,
                 # The vault's own location output: ASR rejects a cache account outside the vault's region.
                 location=self.vault.location,
+                subscription_id=cfg.subscription_id,
                 vault_principal_id=self.vault.principal_id,
                 sku=cfg.cache_storage.sku,
                 tags=tags,
