@@ -88,3 +88,33 @@ def test_engine_rto_is_critical_path_plus_polling_lag():
     assert all(a["finished_at"] <= b["started_at"] for a, b in zip(groups, groups[1:], strict=False))
     provider.close()
     journal.close()
+
+
+def test_polls_wait_for_the_earliest_plausible_end_then_poll_faster():
+    from asrctl.recovery.engine import QUIET_POLL_FACTOR, _MachineTask
+
+    stack = load_stack("dev")
+    plan = load_plan("erp", stack, "dev")
+    provider = SimulatorProvider(stack, "dev", faults=[])
+    provider.clock = VirtualClock(1000.0, participants=1)
+    journal = Journal()
+    run_id = journal.create_run(plan="erp", stack="dev", operation="test-failover", provider="simulator",
+                                plan_path=str(plan.path), plan_sha256=plan.sha256,
+                                options={"stages": ["test-failover"], "main_stage": 0})
+    engine = Engine(plan, stack, "dev", provider, journal, run_id, approver=AutoApprover())
+    interval = engine.poll_interval
+    task = _MachineTask(run_id, "erp-sql01", "s0/g0/m/erp-sql01", 1, "poll", started=990.0)
+    try:
+        assert engine._next_poll("test-failover", [task]) == 1000.0 + interval  # nothing known yet: the default
+        engine.provider._asrctl_shortest_jobs["test-failover"] = 400.0  # a test failover took 400 s at best
+        # too early for any job to be done: quiet, but never longer than QUIET_POLL_FACTOR intervals
+        assert engine._next_poll("test-failover", [task]) == 1000.0 + QUIET_POLL_FACTOR * interval
+        task.started = 1000.0 - 380.0 + 1.0  # 1 s before 95 % of the shortest job
+        assert engine._next_poll("test-failover", [task]) == 1001.0
+        task.started = 1000.0 - 390.0  # inside the window where it can end: twice the rate
+        assert engine._next_poll("test-failover", [task]) == 1000.0 + interval / 2
+        assert engine._next_poll("commit", [task]) == 1000.0 + interval  # per operation
+    finally:
+        provider.clock.leave()
+        provider.close()
+        journal.close()

@@ -55,6 +55,11 @@ READ_ATTEMPTS = 6
 MAX_BACKOFF = 60.0
 CANCEL_CHECK_INTERVAL = 0.2  # real seconds between looks at the journal for `asrctl runs cancel`
 OUTPUT_LIMIT = 2000
+# Poll scheduling (see Engine._next_poll): a job is not expected to end before this fraction of the shortest job of
+# its operation seen so far, and until then the group is polled at most every QUIET_POLL_FACTOR poll intervals (so
+# an unusually quick job is still seen within a few intervals).
+EARLIEST_DONE_FRACTION = 0.95
+QUIET_POLL_FACTOR = 5
 
 # What each CLI command runs: its stages and which stage is "the" operation (RTO, report's groups).
 COMMAND_STAGES: dict[str, tuple[tuple[str, ...], int]] = {
@@ -77,6 +82,15 @@ class _Stop(Exception):
         self.status = status
         self.message = message
         self.step_id = step_id
+
+
+def _shortest_jobs(provider: object) -> dict[str, float]:
+    """Shortest job seen per operation on ``provider`` (shared by the runs that use it, like its rate limiter)."""
+    seen = getattr(provider, "_asrctl_shortest_jobs", None)
+    if seen is None:
+        seen = {}
+        provider._asrctl_shortest_jobs = seen  # type: ignore[attr-defined]
+    return seen
 
 
 @dataclass
@@ -326,7 +340,7 @@ class Engine:
             now = self.clock.now()
             if polling and now >= next_poll:
                 self._poll(operation, polling, failures)
-                next_poll = self.clock.now() + self.poll_interval
+                next_poll = self._next_poll(operation, [t for t in tasks.values() if t.phase == "poll"])
             waits = [t.not_before for t in tasks.values() if t.phase in ("start", "reconcile") and t.not_before > now]
             if polling:
                 waits.append(next_poll)
@@ -336,6 +350,21 @@ class Engine:
             self.clock.sleep(max(0.0, min(wake - self.clock.now(), self.poll_interval)))
         if failures:
             raise _Stop("failed", "; ".join(failures))
+
+    def _next_poll(self, operation: str, polling: list[_MachineTask]) -> float:
+        """When to read the group's status next.
+
+        Polls spend the read budget every concurrent run shares, and a group is only as fast as the poll that sees
+        its last job end. So: until the earliest moment one of the group's jobs can plausibly be done (its start plus
+        the shortest job of this operation seen on this provider), poll rarely; from then on, at twice the rate.
+        Before any job of the operation has finished, poll at the provider's interval.
+        """
+        now = self.clock.now()
+        shortest = _shortest_jobs(self.provider).get(operation)
+        if shortest is None or not polling:
+            return now + self.poll_interval
+        first_done = min(t.started or now for t in polling) + EARLIEST_DONE_FRACTION * shortest
+        return max(now + self.poll_interval / 2, min(first_done, now + QUIET_POLL_FACTOR * self.poll_interval))
 
     def _start_machine(self, operation: str, task: _MachineTask, failures: list[str]) -> None:
         self._check_cancel(force=True)
@@ -397,6 +426,7 @@ class Engine:
             task.phase = "start"
 
     def _poll(self, operation: str, polling: list[_MachineTask], failures: list[str]) -> None:
+        """One batched status read; finishes the tasks whose job ended and learns how long their jobs took."""
         status = self._read(self.provider.describe_machines, [t.name for t in polling])
         now = self.clock.now()
         for task in polling:
@@ -412,6 +442,10 @@ class Engine:
                     self._timeout_machine(operation, task, failures)
                 continue
             self._finish_machine(operation, task, job, failures)
+            if job.state == "Succeeded" and job.started_at is not None and job.finished_at is not None:
+                took = (job.finished_at - job.started_at).total_seconds()
+                shortest = _shortest_jobs(self.provider)
+                shortest[operation] = min(shortest.get(operation, took), took)
 
     def _finish_machine(self, operation: str, task: _MachineTask, job: JobStatus, failures: list[str]) -> None:
         finished = iso(job.finished_at) if job.finished_at else iso(self.clock.now())
