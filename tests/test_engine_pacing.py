@@ -118,3 +118,29 @@ def test_polls_wait_for_the_earliest_plausible_end_then_poll_faster():
         provider.clock.leave()
         provider.close()
         journal.close()
+
+
+def test_machines_of_a_group_run_in_parallel_up_to_the_concurrency_bound():
+    from asrctl.plans import Plan
+
+    stack = load_stack("prod")
+    names = [m.name for m in stack.machines][:8]
+    plan = Plan.model_validate({"name": "wide", "groups": [{"name": "all", "machines": names}]})
+    provider = SimulatorProvider(stack, "prod", faults=[])
+    provider.clock = VirtualClock(provider.clock.now(), participants=1)
+    journal = Journal()
+    run_id = journal.create_run(plan="wide", stack="prod", operation="test-failover", provider="simulator",
+                                plan_path="wide.yaml", plan_sha256="x",
+                                options={"stages": ["test-failover"], "main_stage": 0})
+    engine = Engine(plan, stack, "prod", provider, journal, run_id, approver=AutoApprover(), concurrency=3)
+    try:
+        assert engine.run() == "succeeded"
+    finally:
+        provider.clock.leave()
+    jobs = [(from_iso(o["time"]).timestamp(), from_iso(o["finished_at"]).timestamp())
+            for m in provider.snapshot()["machines"] for o in m["operations"]]
+    assert len(jobs) == 8
+    in_flight = [sum(1 for s, f in jobs if s <= t < f) for t, _ in jobs]
+    assert max(in_flight) == 3  # in parallel, and never more than the bound
+    provider.close()
+    journal.close()
