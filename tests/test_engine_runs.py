@@ -130,13 +130,16 @@ def test_manual_action_timeout_fails_the_run(cli, project_copy):
     assert run["groups"][2]["actions"][1]["approved_by"] is None
 
 
-def test_a_timed_out_approval_is_requested_again_when_the_run_is_redriven(cli, project_copy):
-    import time
+def test_a_timed_out_approval_is_requested_again_when_the_run_is_redriven(cli, project_copy, monkeypatch):
+    from asrctl.recovery import engine
 
+    # The approval timeout runs on the wall clock: move it by hand, so a loaded machine cannot change the outcome.
+    wall = [1_800_000_000.0]
+    monkeypatch.setattr(engine, "wall_time", lambda: wall[0])
     plan = project_copy / "runbooks" / "plans" / "erp.yaml"
     plan.write_text(plan.read_text().replace("timeout: 1h", "timeout: 3s"))
     run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
-    time.sleep(3.2)
+    wall[0] += 3.2
     assert cli("runs", "resume", run_id).exit_code == 1  # the approval timed out: the run fails
     # The redrive asks again, with a fresh timeout (not the one that already ran out): the run pauses...
     again = cli("runs", "resume", run_id)

@@ -50,6 +50,14 @@ from asrctl.recovery.ratelimit import RateLimiter, shared_limiter
 
 # ASR's RTO SLA is 2 hours per protected instance: a job still running after that is not going to meet it.
 MACHINE_OPERATION_TIMEOUT = 2 * 3600
+
+
+def wall_time() -> float:
+    """Manual-action timeouts run on the wall clock (people approve in real time, whatever the simulator's speed);
+    one seam so tests can move it without sleeping."""
+    return time.time()
+
+
 DEFAULT_CONCURRENCY = 25  # machines of one group in flight at once (ASR itself runs a group fully in parallel)
 READ_ATTEMPTS = 6
 MAX_BACKOFF = 60.0
@@ -508,17 +516,17 @@ class Engine:
         raise _Stop("failed", message)
 
     def _manual(self, aid: str, row: dict[str, Any], action: ManualAction) -> None:
-        wall_started = row["wall_started"] or time.time()
+        wall_started = row["wall_started"] or wall_time()
         if row["status"] != "waiting-approval":
             # A new request (first time, or the redrive of a run whose approval timed out): its timeout starts now.
             # Keeping the old start would fail a redriven approval at once, so the run could never be finished.
-            wall_started = time.time()
+            wall_started = wall_time()
             self.journal.update_step(self.run_id, aid, "approval-requested", {"instruction": action.manual},
                                      status="waiting-approval", started_at=iso(self.clock.now()), finished_at=None,
                                      wall_started=wall_started, attempts=row["attempts"] + 1, error=None)
-        remaining = action.effective_timeout - (time.time() - wall_started)
+        remaining = action.effective_timeout - (wall_time() - wall_started)
         approval = self.approver.request(aid, action.manual, max(0.0, remaining)) if remaining > 0 else None
-        waited = time.time() - wall_started
+        waited = wall_time() - wall_started
         if waited > action.effective_timeout:
             self._fail_action(aid, f"manual action not approved within its {format_duration(action.effective_timeout)} "
                                    f"timeout: {action.manual}")
