@@ -27,7 +27,9 @@ def _one_line_error(result, *needles: str) -> None:
 
 def test_missing_passphrase_env_exits_2_naming_it(cli, monkeypatch, tmp_path):
     monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path)), "ASRCTL_CS_PASSPHRASE")
+    monkeypatch.setenv("PATH", "/nonexistent")  # and no Pulumi CLI to ask for the stack's secret
+    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path)),
+                    "ASRCTL_CS_PASSPHRASE", "Pulumi CLI is not installed")
 
 
 def test_rendered_inventory_needs_an_installer_dir(cli, monkeypatch):
@@ -107,11 +109,60 @@ def test_outcomes_from_runner_events():
 @pytest.mark.parametrize("value", ["", "   "])
 def test_blank_passphrase_is_rejected(value, monkeypatch):
     from asrctl.errors import BadInput
-    from asrctl.mobility.driver import passphrase_from_env
+    from asrctl.mobility.driver import passphrase_for_stack
 
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", value)
-    with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE"):
-        passphrase_from_env()
+    with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE is set but empty"):
+        passphrase_for_stack("dev")
+
+
+FAKE_PULUMI = """#!/bin/sh
+# a stand-in for the Pulumi CLI: records its argv, answers `config get` like the real one (value + newline)
+printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
+if [ "$1 $2 $3 $4 $5" = "config get vmware-azure-dr:csPassphrase --stack dev" ] && [ -n "$FAKE_PULUMI_VALUE" ]; then
+  printf '%s\\n' "$FAKE_PULUMI_VALUE"; exit 0
+fi
+echo "error: constructing secrets manager of type passphrase: incorrect passphrase" >&2
+exit 255
+"""
+
+
+@pytest.fixture
+def fake_pulumi(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(FAKE_PULUMI)
+    script.chmod(0o755)
+    log = tmp_path / "argv.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
+    return log
+
+
+def test_passphrase_comes_from_the_stack_pulumi_secret_without_the_env_variable(fake_pulumi, monkeypatch):
+    from asrctl.mobility.driver import passphrase_for_stack
+
+    monkeypatch.setenv("FAKE_PULUMI_VALUE", "Pulumi-Held Secret ")
+    assert passphrase_for_stack("dev") == "Pulumi-Held Secret "  # only pulumi's newline is removed
+    # asked by key and stack, through a pipe: the value is in no argument
+    assert fake_pulumi.read_text().splitlines() == ["config get vmware-azure-dr:csPassphrase --stack dev"]
+
+
+def test_env_variable_wins_over_the_pulumi_secret(fake_pulumi, monkeypatch):
+    from asrctl.mobility.driver import passphrase_for_stack
+
+    monkeypatch.setenv("FAKE_PULUMI_VALUE", "from-pulumi")
+    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "from-env")
+    assert passphrase_for_stack("dev") == "from-env"
+    assert not fake_pulumi.exists()  # pulumi was not even asked
+
+
+def test_pulumi_failure_is_one_line_naming_both_sources(cli, fake_pulumi, tmp_path):
+    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path))
+    _one_line_error(result, "pulumi config get", "incorrect passphrase", "ASRCTL_CS_PASSPHRASE",
+                    "pulumi config set --secret csPassphrase --stack dev")
 
 
 @pytest.mark.parametrize(

@@ -46,18 +46,18 @@ def deploy(
     forks: int = typer.Option(5, "--forks", help="Machines handled in parallel.", min=1, max=500),
     json_output: bool = JsonOption,
 ) -> int:
-    """Install, upgrade or register the Mobility service; the passphrase comes from ASRCTL_CS_PASSPHRASE.
+    """Install, upgrade or register the Mobility service; the passphrase comes from ASRCTL_CS_PASSPHRASE, else the stack's Pulumi secret.
 
     Exit 0 when every machine succeeded, 1 when any failed or was unreachable, 2 on bad input.
     """
     from asrctl.config import load_stack
     from asrctl.errors import BadInput
     from asrctl.mobility.driver import deploy as run_deploy
-    from asrctl.mobility.driver import passphrase_from_env
+    from asrctl.mobility.driver import passphrase_for_stack
     from asrctl.mobility.inventory import render_inventory
 
     cfg = load_stack(stack)  # validates the stack even with --inventory: a typo'd stack name is bad input
-    passphrase = passphrase_from_env()
+    passphrase = passphrase_for_stack(stack)
     inventory_text = None
     if inventory is None:
         if installer_dir is None:

@@ -27,7 +27,6 @@ from asrctl.errors import BadInput, OperationFailed
 from asrctl.mobility.outcome import HostOutcome, OutcomeCollector
 from asrctl.project import project_dir, state_home
 
-PASSPHRASE_ENV = SECRET_KEYS["csPassphrase"]
 PLAYBOOK = "mobility.yml"
 # The playbook's vars_prompt text; unanchored because the prompt arrives after ansible-runner's event markers.
 PASSPHRASE_PROMPT = r"Configuration server passphrase"
@@ -54,15 +53,12 @@ class DeployResult:
         return self.runner_rc == 0 and all(o.status not in ("failed", "unreachable") for o in self.outcomes)
 
 
-def passphrase_from_env() -> str:
-    """The configuration-server passphrase from ``ASRCTL_CS_PASSPHRASE``; exit 2 naming the variable without it."""
-    value = os.environ.get(PASSPHRASE_ENV, "")
-    if not value.strip():
-        raise BadInput(
-            f"{PASSPHRASE_ENV} is not set: export the configuration server passphrase (genpassphrase.exe -v on the "
-            "configuration server) before deploying the Mobility service"
-        )
-    return value
+def passphrase_for_stack(stack: str) -> str:
+    """The configuration-server passphrase: ``ASRCTL_CS_PASSPHRASE``, else the stack's Pulumi secret csPassphrase
+    (``pulumi config get``); exit 2 naming both sources when neither has it."""
+    from asrctl.stack_secrets import stack_secret
+
+    return stack_secret(stack, "csPassphrase", "the configuration server passphrase: genpassphrase.exe -v on it")
 
 
 def playbooks_dir() -> Path:
