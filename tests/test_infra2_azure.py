@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,13 @@ from infra_previews import one, preview
 
 from asrctl.config import load_stack
 from asrctl.errors import BadInput
-from asrctl.infra.automation import BUILTIN_RUNBOOKS_DIR, collect_runbooks, runbook_name, script_stem
+from asrctl.infra.automation import (
+    BUILTIN_RUNBOOKS_DIR,
+    collect_runbooks,
+    runbook_content,
+    runbook_name,
+    script_stem,
+)
 from asrctl.infra.monitoring import rpo_query
 from asrctl.plans import load_plans_for_stack
 
@@ -165,13 +174,49 @@ def test_every_action_script_and_plan_runbook_is_published_as_python3_with_its_h
     assert set(runbooks) == set(expected)
     blobs = {b.inputs["blobName"] for b in result.of_type("azure-native:storage:Blob")}
     for name, path in expected.items():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = hashlib.sha256(runbook_content(path).encode()).hexdigest()
         assert runbooks[name].inputs["runbookType"] == "Python3"
         # The link carries a SAS: the whole content link is a secret input.
         assert runbooks[name].inputs["publishContentLink"] == "[secret]"
         assert f"{name}-{digest[:16]}.py" in blobs
         assert digest[:16] in runbooks[name].inputs["description"]
     assert set(result.outputs["runbook_ids"]) == set(expected)
+
+
+def test_published_runbooks_carry_the_helpers_they_import(tmp_path: Path) -> None:
+    # Automation runs a runbook as one file: the scripts' `from _context import read_context` must not need a
+    # sibling _context.py there. Run each published content alone, without a context: it must reach read_context.
+    sources = collect_runbooks(PROJECT / "runbooks" / "actions", [])
+    importing = [s for s in sources if "from _context import" in s.path.read_text()]
+    assert importing, "expected action scripts that import the _context helper"
+    arguments = {"ASR-SwitchDns": ["--zone", "z", "--record", "r"], "ASR-WaitForPort": ["--port", "1"]}
+    for source in importing:
+        alone = tmp_path / f"{source.name}.py"
+        alone.write_text(source.content)
+        env = {k: v for k, v in os.environ.items() if k != "ASRCTL_CONTEXT"}
+        run = subprocess.run(
+            [sys.executable, str(alone), *arguments.get(source.name, [])],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+        )
+        assert "ModuleNotFoundError" not in run.stderr, run.stderr
+        assert "no run context" in run.stderr, run.stderr
+        assert source.sha256 == hashlib.sha256(source.content.encode()).hexdigest()
+
+
+def test_changed_helper_republishes_the_scripts_that_import_it(tmp_path: Path) -> None:
+    actions = tmp_path / "actions"
+    actions.mkdir()
+    (actions / "_helper.py").write_text("from __future__ import annotations\nVALUE = 1\n")
+    (actions / "uses_helper.py").write_text("from __future__ import annotations\nfrom _helper import VALUE\nprint(VALUE)\n")
+    first = collect_runbooks(actions, [])
+    (actions / "_helper.py").write_text("from __future__ import annotations\nVALUE = 2\n")
+    second = collect_runbooks(actions, [])
+    assert [s.name for s in first] == ["ASR-UsesHelper"]
+    assert first[0].blob_name != second[0].blob_name
+    alone = tmp_path / "alone.py"
+    alone.write_text(second[0].content)
+    run = subprocess.run([sys.executable, str(alone)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "2", run.stderr
 
 
 def test_changed_script_gets_a_new_blob_name(tmp_path: Path) -> None:

@@ -12,6 +12,11 @@ Which runbooks exist (the plan → runbook contract):
 * a plan's ``runbook: ASR-<Name>`` action resolves to ``runbooks/actions/<snake_name>.py`` or, when the project has
   none, to the script of the same name shipped with asrctl (``asrctl/infra/runbooks/``: ASR-AddPublicIp,
   ASR-RestartAppPool); a name with neither is a one-line error naming the plan file and line.
+
+Azure Automation runs a runbook as one file: a sibling helper the script imports (``from _context import
+read_context``) does not exist there. Such imports of private modules (``_name.py`` beside the script) are inlined
+into the published content, which is what the hash and the blob name are computed over, so a changed helper
+republishes every runbook that uses it.
 """
 
 from __future__ import annotations
@@ -48,19 +53,58 @@ def script_stem(name: str) -> str:
 
 @dataclass(frozen=True)
 class RunbookSource:
-    """One runbook to publish: its Automation name, the script and the script's sha256."""
+    """One runbook to publish: its Automation name, the script, the published content and that content's sha256."""
 
     name: str
     path: Path
     sha256: str
+    content: str = ""
 
     @property
     def blob_name(self) -> str:
         return f"{self.name}-{self.sha256[:16]}.py"
 
 
+#: ``from _helper import x`` of a private module beside the script (one line, optional trailing comment).
+_PRIVATE_IMPORT_RE = re.compile(r"^from (_[A-Za-z0-9_]+) import [^#\n]+(?:#.*)?$", re.MULTILINE)
+_FUTURE_IMPORT_RE = re.compile(r"^from __future__ import [^\n]+\n", re.MULTILINE)
+
+
+def runbook_content(path: Path) -> str:
+    """The script as Automation will run it: private sibling modules it imports are inlined in place.
+
+    The helper's ``from __future__`` lines are dropped (they are only legal at the top of a file); the import line
+    itself is kept after the inlined source, so the names it imports resolve exactly as before.
+    """
+    text = path.read_text(encoding="utf-8")
+    inlined: set[str] = set()
+
+    def inline(match: re.Match[str]) -> str:
+        module = match.group(1)
+        helper = path.parent / f"{module}.py"
+        if not helper.is_file():
+            return match.group(0)
+        if module in inlined:
+            return ""
+        inlined.add(module)
+        body = _FUTURE_IMPORT_RE.sub("", helper.read_text(encoding="utf-8"))
+        # Register the inlined helper as a module so the original import line (kept below) finds it.
+        return (
+            f"# --- {helper.name} inlined by asrctl (Azure Automation runs a runbook as a single file) ---\n"
+            f"import sys as _asrctl_sys, types as _asrctl_types\n"
+            f"_asrctl_module = _asrctl_types.ModuleType({module!r})\n"
+            f"exec(compile({body!r}, {helper.name!r}, 'exec'), _asrctl_module.__dict__)\n"
+            f"_asrctl_sys.modules[{module!r}] = _asrctl_module\n"
+            f"# --- end of {helper.name} ---\n"
+            f"{match.group(0)}"
+        )
+
+    return _PRIVATE_IMPORT_RE.sub(inline, text)
+
+
 def _source(name: str, path: Path) -> RunbookSource:
-    return RunbookSource(name, path, hashlib.sha256(path.read_bytes()).hexdigest())
+    content = runbook_content(path)
+    return RunbookSource(name, path, hashlib.sha256(content.encode("utf-8")).hexdigest(), content)
 
 
 def collect_runbooks(actions_dir: Path, plans: Sequence[Plan]) -> list[RunbookSource]:
@@ -182,7 +226,8 @@ class RunbookAutomation(pulumi.ComponentResource):
                     blob_name=source.blob_name,
                     type=storage.BlobType.BLOCK,
                     content_type="text/x-python",
-                    source=pulumi.FileAsset(str(source.path)),
+                    # The bundled content (helpers inlined), not the file: it is what the hash describes.
+                    source=pulumi.StringAsset(source.content),
                 ),
                 opts=child,
             )
