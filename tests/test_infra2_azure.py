@@ -101,19 +101,28 @@ def test_dev_has_no_failback_infrastructure() -> None:
 
 def test_vault_diagnostics_send_site_recovery_logs_to_the_workspace() -> None:
     result = preview("prod")
-    setting = one(result, "azure-native:monitor:DiagnosticSetting")
     workspace = one(result, "azure-native:operationalinsights:Workspace")
-    assert setting.inputs["resourceUri"] == result.outputs["vault_id"]
-    assert setting.inputs["workspaceId"] == workspace.outputs["id"]
-    assert setting.inputs["logAnalyticsDestinationType"] == "Dedicated"
-    categories = {log["category"] for log in setting.inputs["logs"] if log["enabled"]}
+    settings = result.of_type("azure-native:monitor:DiagnosticSetting")
+    for setting in settings:
+        assert setting.inputs["resourceUri"] == result.outputs["vault_id"]
+        assert setting.inputs["workspaceId"] == workspace.outputs["id"]
+    # The RPO alert queries AzureDiagnostics: the AzureSiteRecovery* categories must be sent in Azure diagnostics
+    # mode (a Dedicated setting sends nothing there), the resource-specific-only ASR* ones in Dedicated mode.
+    by_mode: dict[str, set[str]] = {}
+    for setting in settings:
+        mode = setting.inputs.get("logAnalyticsDestinationType") or "AzureDiagnostics"
+        by_mode.setdefault(mode, set()).update(log["category"] for log in setting.inputs["logs"] if log["enabled"])
     assert {
         "AzureSiteRecoveryReplicatedItems",
         "AzureSiteRecoveryReplicationStats",
         "AzureSiteRecoveryJobs",
         "AzureSiteRecoveryEvents",
-        "ASRReplicatedItems",
-    } <= categories
+    } <= by_mode["AzureDiagnostics"]
+    assert not any(c.startswith("ASR") for c in by_mode["AzureDiagnostics"])
+    assert by_mode.get("Dedicated") == {"ASRJobs", "ASRReplicatedItems"}
+    assert "AzureDiagnostics" in one(result, "azure-native:monitor:ScheduledQueryRule").inputs["criteria"]["allOf"][0][
+        "query"
+    ]
 
 
 def test_rpo_alert_fires_above_the_threshold_and_emails_the_recipients() -> None:

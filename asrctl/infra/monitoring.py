@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor, operationalinsights
 
-#: Site Recovery log categories of a Recovery Services vault. The ASR* categories feed the resource-specific
-#: (dedicated) tables; the AzureSiteRecovery* ones are the classic categories the RPO query below reads.
+#: Site Recovery log categories of a Recovery Services vault that land in the AzureDiagnostics table — only when the
+#: diagnostic setting is in Azure diagnostics mode (Microsoft's ASR monitoring guide: "select Azure Diagnostics",
+#: then every AzureSiteRecovery* category). The RPO query below reads them there.
 SITE_RECOVERY_LOG_CATEGORIES: tuple[str, ...] = (
-    "ASRReplicatedItems",
-    "ASRJobs",
     "AzureSiteRecoveryJobs",
     "AzureSiteRecoveryEvents",
     "AzureSiteRecoveryReplicatedItems",
@@ -25,6 +24,9 @@ SITE_RECOVERY_LOG_CATEGORIES: tuple[str, ...] = (
     "AzureSiteRecoveryReplicationDataUploadRate",
     "AzureSiteRecoveryProtectedDiskDataChurn",
 )
+#: Site Recovery categories that only exist as resource-specific tables (ASRJobs, ASRReplicatedItems): a second
+#: setting in Dedicated mode. One setting cannot do both: its destination type applies to all of its categories.
+SITE_RECOVERY_RESOURCE_SPECIFIC_CATEGORIES: tuple[str, ...] = ("ASRJobs", "ASRReplicatedItems")
 #: Replication provider of the classic VMware → Azure architecture (modernized would be InMageRcm).
 CLASSIC_REPLICATION_PROVIDER = "InMageAzureV2"
 
@@ -92,14 +94,29 @@ class RpoAlerting(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # Azure diagnostics mode (no destination type): the AzureSiteRecovery* categories go to AzureDiagnostics,
+        # the table the RPO alert queries. In Dedicated mode they would not reach it and the alert could never fire.
         monitor.DiagnosticSetting(
             f"{name}-vault-diagnostics",
             monitor.DiagnosticSettingArgs(
                 name="asr-to-log-analytics",
                 resource_uri=args.vault_id,
                 workspace_id=workspace.id,
-                log_analytics_destination_type="Dedicated",
                 logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in SITE_RECOVERY_LOG_CATEGORIES],
+            ),
+            opts=child,
+        )
+        monitor.DiagnosticSetting(
+            f"{name}-vault-diagnostics-tables",
+            monitor.DiagnosticSettingArgs(
+                name="asr-to-log-analytics-tables",
+                resource_uri=args.vault_id,
+                workspace_id=workspace.id,
+                log_analytics_destination_type="Dedicated",
+                logs=[
+                    monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True)
+                    for c in SITE_RECOVERY_RESOURCE_SPECIFIC_CATEGORIES
+                ],
             ),
             opts=child,
         )
