@@ -180,6 +180,7 @@ class FakeArm:
         self.page_size = 2
         self.job_polls = 1  # GETs a job answers InProgress before it completes
         self.suspend_scenarios: set[str] = set()
+        self.fail_scenarios: set[str] = set()  # jobs of these scenarios end Failed (the item's state is unchanged)
         self.lock = threading.RLock()
         self.cert_path = tmp / "fake-arm-cert.pem"
         key_path = tmp / "fake-arm-key.pem"
@@ -433,6 +434,7 @@ class FakeArm:
             activity_id=f"{request_id} ActivityId: {uuid.uuid4()}",
             polls_left=self.job_polls,
             suspend=scenario in self.suspend_scenarios,
+            fail=scenario in self.fail_scenarios,
         )
         self.jobs[job.name] = job
         item.current_job = job.name

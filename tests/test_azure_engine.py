@@ -80,6 +80,23 @@ def test_failover_with_a_500_after_accept_fails_over_each_machine_exactly_once(w
     assert all(i.active_location == "Recovery" for i in arm.items.values())
 
 
+def test_failback_through_azure_reprotects_fails_back_commits_and_reenables(world):
+    arm, plan = world
+    cfg = load_stack("prod")
+    arm.process_servers = [cfg.registration.failback_process_server_id]
+    arm.master_targets = [cfg.registration.master_target_id]
+    for command, options in (("failover", {"planned": True}), ("commit", {})):
+        assert runner.start(command, str(plan), "prod", "azure", auto_approve=True, **options)["status"] == "succeeded"
+    run = runner.start("failback", str(plan), "prod", "azure", auto_approve=True)
+    assert run["status"] == "succeeded", run.get("error")
+    for item in arm.items.values():
+        assert (item.provider, item.protection_state, item.active_location) == ("InMageAzureV2", "Protected", "Primary")
+        actions = [r.path.split("/")[-1] for r in arm.requests if r.method == "POST" and f"/{item.name}/" in r.path]
+        # Each machine: failover, commit, then failback's reprotect, failover to VMware, commit, re-protect to Azure.
+        assert actions == ["unplannedFailover", "failoverCommit", "reProtect", "unplannedFailover", "failoverCommit",
+                           "reProtect"], item.machine  # fmt: skip
+
+
 def test_readiness_cli_through_azure_reads_the_vault(world, cli):
     import json
 

@@ -12,7 +12,7 @@ from asrctl.config import load_stack
 from asrctl.errors import BadInput
 from asrctl.recovery.azure_inputs import client_request_id, stack_azure_ids
 from asrctl.recovery.azure_provider import AzureJobRef, AzureProvider
-from asrctl.recovery.provider import AmbiguousResult, OperationRejected, Throttled
+from asrctl.recovery.provider import AmbiguousResult, NotReady, OperationRejected, Throttled
 
 
 class FakeClock:
@@ -217,20 +217,38 @@ def test_resumed_provider_polls_the_same_job_from_the_journaled_ref(provider, fa
     fresh.close()
 
 
+def start_when_ready(provider, machine: str, operation: str, request_id: str, direction: str, limit: int = 10):
+    """What the engine does with NotReady: read (the fake's jobs move on with reads), send the same request again."""
+    for _ in range(limit):
+        try:
+            return provider.start_operation(machine, operation, request_id=request_id, direction=direction)
+        except NotReady as exc:
+            assert exc.retry_after == provider.poll_interval
+            provider.describe_machines([machine])
+    raise AssertionError(f"{operation} on {machine} never became ready")
+
+
 def test_full_failover_and_failback_cycle_reaches_each_state(provider, fake, cfg):
     machine = cfg.machines[0].name
     steps = [
         ("unplanned-failover", "primary-to-recovery", "failed-over"),
         ("commit", "primary-to-recovery", "committed"),
         ("reprotect", "recovery-to-primary", "reprotected"),
-        ("failback", "recovery-to-primary", "failed-over"),  # classic failback still needs a commit
-        ("commit", "recovery-to-primary", "failed-back"),
+        # The engine's failback stages are reprotect → failback → reenable, with no commit stage: the failback
+        # ends at failed-back and reenable commits it (classic ASR re-protects only a committed failback).
+        ("failback", "recovery-to-primary", "failed-back"),
         ("reenable", "primary-to-recovery", "protected"),
     ]
     for i, (operation, direction, expected) in enumerate(steps):
-        job = provider.start_operation(machine, operation, request_id=f"cycle-{i}", direction=direction)
+        job = start_when_ready(provider, machine, operation, f"cycle-{i}", direction)
         assert drive(provider, job).state == "Succeeded", operation
         assert provider.describe_machines([machine])[machine].state == expected, operation
+    actions = [r.path.split("/")[-1] for r in fake.requests if r.method == "POST"]
+    assert actions == ["unplannedFailover", "failoverCommit", "reProtect", "unplannedFailover", "failoverCommit",
+                       "reProtect"]  # fmt: skip
+    assert fake.posts("failoverCommit")[1].headers["x-ms-client-request-id"] == client_request_id(
+        "cycle-4/commit-failback"
+    )
     reprotect = fake.posts("reProtect")[0].body["properties"]
     assert reprotect["failoverDirection"] == "RecoveryToPrimary"
     details = reprotect["providerSpecificDetails"]
@@ -241,6 +259,20 @@ def test_full_failover_and_failback_cycle_reaches_each_state(provider, fake, cfg
     assert details["profileId"] == stack_azure_ids(cfg).failback_policy_id
     reenable = fake.posts("reProtect")[1].body["properties"]["providerSpecificDetails"]
     assert reenable["instanceType"] == "InMageAzureV2" and reenable["processServerId"] == reg.process_server_id
+
+
+def test_failed_failback_commit_is_reported_and_never_resent(provider, fake, cfg):
+    machine = cfg.machines[0].name
+    item = fake.item_by_machine(cfg.machines[0].vm_name)
+    item.protection_state, item.provider, item.allowed = "UnplannedFailoverCompleted", "InMage", ["Commit"]
+    assert provider.describe_machines([machine])[machine].state == "failed-back"
+    fake.fail_scenarios = {"Commit"}
+    with pytest.raises(NotReady):
+        provider.start_operation(machine, "reenable", request_id="re-1")
+    provider.describe_machines([machine])  # the commit job ends (Failed); the item still waits for a commit
+    with pytest.raises(OperationRejected, match="committing the failback failed"):
+        provider.start_operation(machine, "reenable", request_id="re-1")
+    assert len(fake.posts("failoverCommit")) == 1 and not fake.posts("reProtect")
 
 
 def test_app_consistent_failover_sends_the_newest_app_consistent_point(provider, fake, cfg):

@@ -13,7 +13,9 @@ Classic VMware → Azure facts this relies on (per-item API, SDK 2.0.0):
 * VMware → Azure has no "planned failover" provider input: a planned failover is an unplanned failover with
   ``sourceSiteOperations: Required`` (ASR shuts the source VMs down and syncs the last changes first).
 * Failback (Azure → VMware) is an unplanned failover in direction ``RecoveryToPrimary`` with an ``InMage`` input
-  whose point type is ``LatestTime`` or ``LatestTag`` (app-consistent).
+  whose point type is ``LatestTime`` or ``LatestTag`` (app-consistent). It must then be **committed** before the
+  VM can be re-protected to Azure (``reenable``): the Azure provider sends that commit as the first half of
+  ``reenable``, so the failback stage ends at asrctl's ``failed-back`` as it does with the simulator.
 """
 
 from __future__ import annotations
@@ -223,7 +225,11 @@ def machine_state(props: Any) -> str:
     if tfo not in ("none", "") or "testfailovercleanup" in allowed:
         return "test-failed-over"
     if "commit" in allowed:
-        # A failover that is not committed yet, in either direction: the engine's `commit` finishes it.
+        if location == "primary" and provider == "InMage":
+            # Failed back to VMware, commit pending. asrctl's failback stage ends here and `reenable` commits first
+            # (AzureProvider.start_operation): classic ASR refuses to re-protect an uncommitted failback.
+            return "failed-back"
+        # A failover to Azure that is not committed yet: the engine's `commit` finishes it.
         return "failed-over"
     if location == "recovery":
         return "reprotected" if provider == "InMage" and protection == "protected" else "committed"

@@ -51,6 +51,7 @@ from asrctl.recovery.provider import (
     JobRef,
     JobStatus,
     MachineStatus,
+    NotReady,
     OperationRejected,
     ProviderError,
     Throttled,
@@ -570,12 +571,9 @@ class AzureProvider:
                 return None
             return AzureJobRef(id=found.id or self._runbook_job_id(rid), operation=operation, machine=None)
         client = self._connect()
-        jobs = self._read(
-            "list_jobs", lambda: list(client.replication_jobs.list(self.ids.resource_group, self.ids.vault))
-        )
-        for job in jobs:
-            if job.properties is not None and rid in (job.properties.activity_id or ""):
-                return AzureJobRef(id=self._canonical_job_id(job.id or ""), operation=operation, machine=machine)
+        job = self._job_with_request_id(request_id)
+        if job is not None:
+            return AzureJobRef(id=self._canonical_job_id(job.id or ""), operation=operation, machine=machine)
         # Fallback: the item's current job, if it is this kind of operation (ASR runs one at a time per item).
         ref = self._ref(machine)
         item = self._read(
@@ -589,6 +587,15 @@ class AzureProvider:
             return AzureJobRef(id=self._canonical_job_id(scenario.job_id), operation=operation, machine=machine)
         return None
 
+    def _job_with_request_id(self, request_id: str) -> Any:
+        """The vault's job whose activity id carries this request's x-ms-client-request-id (ASR records it there)."""
+        rid = client_request_id(request_id)
+        client = self._connect()
+        jobs = self._read(
+            "list_jobs", lambda: list(client.replication_jobs.list(self.ids.resource_group, self.ids.vault))
+        )
+        return next((j for j in jobs if j.properties is not None and rid in (j.properties.activity_id or "")), None)
+
     # -- side effects --------------------------------------------------------------------------------------------
     def start_operation(
         self,
@@ -601,6 +608,8 @@ class AzureProvider:
         network: Literal["recovery", "test"] = "recovery",
     ) -> JobRef:
         ref = self._ref(machine)
+        if operation == "reenable":
+            self._commit_failback_first(machine, ref, request_id)
         point_id = None
         if operation in ("test-failover", "planned-failover", "unplanned-failover") and recovery_point_type != "latest":
             point_id = pick_recovery_point(self._recovery_points(ref), recovery_point_type)
@@ -631,6 +640,44 @@ class AzureProvider:
                 raise AmbiguousResult(f"{operation} on {machine}: accepted, but ASR named no job; reconcile")
             job_id = found.id
         return AzureJobRef(id=job_id, operation=operation, machine=machine, continuation_token=token)
+
+    def _commit_failback_first(self, machine: str, ref: ItemRef, request_id: str) -> None:
+        """Classic ASR re-protects a failed-back VM only once the failback is committed. The engine's failback
+        stage ends with the failover to VMware, so ``reenable`` finishes it: it sends the commit (once, under a
+        request id derived from the reenable's own) and raises :class:`NotReady` until the commit job is done;
+        the engine then sends the same reenable again. Nothing is sent while any job runs on the item, and a
+        failed commit is reported instead of being retried."""
+        client = self._connect()
+        item = self._read(
+            "get_protected_item",
+            lambda: client.replication_protected_items.get(
+                self.ids.resource_group, self.ids.vault, ref.fabric, ref.container, ref.item
+            ),
+        )
+        props = item.properties
+        scenario = props.current_scenario if props is not None else None
+        if scenario is not None and scenario.job_id and (scenario.scenario_name or "None") != "None":
+            raise NotReady(f"{machine}: its {scenario.scenario_name} job must finish before replication to Azure "
+                           "is re-enabled", self.poll_interval)  # fmt: skip
+        if props is None or "commit" not in {a.lower() for a in (props.allowed_operations or [])}:
+            return  # already committed: re-protect now
+        commit_request = f"{request_id}/commit-failback"
+        earlier = self._job_with_request_id(commit_request)
+        if earlier is not None and earlier.properties.state in ("Failed", "Cancelled"):
+            raise OperationRejected(
+                f"{machine}: committing the failback failed (ASR job {earlier.name}, "
+                f"{earlier.properties.state_description or earlier.properties.state}); fix it in the vault, commit, "
+                "then resume the run"
+            )
+        if earlier is None:
+            self._write(
+                "commit_failback",
+                lambda: client.replication_protected_items.begin_failover_commit(
+                    self.ids.resource_group, self.ids.vault, ref.fabric, ref.container, ref.item,
+                    polling=_send_only_polling(), **self._once(commit_request),
+                ),
+            )  # fmt: skip
+        raise NotReady(f"{machine}: committing the failback before re-enabling replication", self.poll_interval)
 
     def _canonical_job_id(self, raw: str) -> str:
         """One spelling per job (ASR's own ids vary in case, e.g. /Subscriptions/), so ids compare equal."""

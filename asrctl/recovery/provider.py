@@ -141,6 +141,11 @@ class Throttled(TransientError):
     """HTTP 429: the request was NOT accepted; send it again no earlier than ``retry_after`` seconds."""
 
 
+class NotReady(Throttled):
+    """The operation was NOT sent: the backend must finish something first (e.g. ASR committing a failback before
+    replication can be re-enabled). Like a 429, sending it again after ``retry_after`` seconds is not a duplicate."""
+
+
 class AmbiguousResult(ProviderError):
     """The response was lost: the side effect may or may not have happened. Reconcile before re-sending."""
 
