@@ -6,6 +6,7 @@ endpoint and a static token, and REQUESTS_CA_BUNDLE trusts the fake's private ce
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,20 @@ def test_failback_through_azure_reprotects_fails_back_commits_and_reenables(worl
         # Each machine: failover, commit, then failback's reprotect, failover to VMware, commit, re-protect to Azure.
         assert actions == ["unplannedFailover", "failoverCommit", "reProtect", "unplannedFailover", "failoverCommit",
                            "reProtect"], item.machine  # fmt: skip
+
+
+def test_app_consistent_failover_missing_a_point_fails_readiness_before_any_machine_fails_over(world, cli):
+    arm, plan = world
+    arm.item_by_machine("erp-web01").app_point_age_s = None  # the app tier has only crash-consistent points
+    result = cli("failover", str(plan), "--stack", "prod", "--provider", "azure", "--unplanned",
+                 "--recovery-point", "latest-app-consistent", "--auto-approve")  # fmt: skip
+    assert result.exit_code == 1 and "recovery-point-type (erp-web01)" in result.stderr
+    assert not [r for r in arm.requests if r.method != "GET"]  # not even the database group failed over
+    check = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure", "--operation", "unplanned-failover",
+                "--recovery-point", "latest-app-consistent", "--json")  # fmt: skip
+    assert check.exit_code == 1
+    failed = [(c["name"], c["machine"]) for c in json.loads(check.stdout)["checks"] if c["status"] == "fail"]
+    assert failed == [("recovery-point-type", "erp-web01")]
 
 
 def test_readiness_cli_through_azure_reads_the_vault(world, cli):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from asrctl.config import load_stack
+from asrctl.errors import BadInput
 from asrctl.plans import load_plan
 from asrctl.recovery.provider import EnvironmentStatus, JobRef, MachineStatus, WallClock
 from asrctl.recovery.readiness import machines_needing_app_consistency, run_readiness
@@ -160,6 +161,26 @@ def test_app_consistent_point_required_only_for_database_groups(dev):
     report = report_for(dev, "test-failover", erp_sql02=healthy("erp-sql02", recovery_points=old))
     assert failing(report) == {("app-consistent-point", "erp-sql02")}
     assert machines_needing_app_consistency(dev[1]) == {"erp-sql01", "erp-sql02"}
+
+
+def test_chosen_recovery_point_kind_is_required_on_every_machine_even_for_an_unplanned_failover(dev):
+    crash_only = {"crash-consistent": datetime.now(UTC) - timedelta(minutes=2)}
+    web = healthy("erp-web01", recovery_points=crash_only)  # not a database machine
+    cfg, plan = dev
+    provider = StatusProvider({m: web if m == "erp-web01" else healthy(m) for m in plan.machines},
+                              EnvironmentStatus(test_network_present=True, failback_infrastructure=False))  # fmt: skip
+
+    def report_for_point(point: str):
+        return run_readiness(plan, cfg, "dev", provider, "unplanned-failover", point)
+
+    assert report_for_point("latest").ok
+    chosen = report_for_point("latest-app-consistent")
+    assert ("recovery-point-type", "erp-web01") in failing(chosen) and not chosen.ok
+    assert "--recovery-point latest-app-consistent" in check_of(chosen, "recovery-point-type", "erp-web01").reason
+    assert {c.machine for c in chosen.checks if c.name == "app-consistent-point"} == set(dev[1].machines)
+    assert report_for_point("latest-crash-consistent").ok
+    with pytest.raises(BadInput, match="--recovery-point 'yesterday'"):
+        report_for_point("yesterday")
 
 
 def test_unknown_item_running_job_and_wrong_state_fail(dev):

@@ -25,6 +25,12 @@ def register(app: typer.Typer) -> None:
             help="Operation to check for: test-failover (default, what a drill does first), planned-failover, "
             "unplanned-failover, commit, reprotect, failback, reenable, cleanup-test-failover.",
         ),
+        recovery_point: str = typer.Option(
+            "latest",
+            "--recovery-point",
+            help="For a failover: the point it will use (latest, latest-processed, latest-app-consistent, "
+            "latest-crash-consistent); the app- and crash-consistent choices need such a point on every machine.",
+        ),
         provider: str = ProviderOption,
         show_all: bool = typer.Option(False, "--all", help="List passed checks too (default: warnings and failures)."),
         as_json: bool = JsonOption,
@@ -45,7 +51,7 @@ def register(app: typer.Typer) -> None:
         loaded = load_plan(plan, stack_cfg, stack)
         backend = make_provider(provider, stack_cfg, stack)
         try:
-            report = run_readiness(loaded, stack_cfg, stack, backend, operation)
+            report = run_readiness(loaded, stack_cfg, stack, backend, operation, recovery_point)
         finally:
             backend.close()
 

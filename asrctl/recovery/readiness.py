@@ -18,6 +18,10 @@ Per machine of the plan:
   ``targets.rpo``. The Mobility agent heartbeat must be younger than :data:`HEARTBEAT_MAX_AGE_SECONDS`.
   For an **unplanned** failover the source site may be down, so stale RPO/heartbeat only warn: the disaster
   decides, not the check.
+* ``recovery-point-type`` — a failover to ``--recovery-point latest-app-consistent`` / ``latest-crash-consistent``
+  needs a point of that kind on **every** machine (ASR's per-item failover names one; without it the machine would be
+  refused mid-run, after earlier groups had already failed over). An app-consistent point is then also held to the
+  age rule below for every machine.
 * ``app-consistent-point`` — required for machines in a *database group* (group name ``db``/``database``/``sql``
   or containing one of these as a dash-separated word): databases need a VSS/application-consistent point to
   recover without crash recovery. "Recent" means younger than twice the policy's app-consistent frequency (one
@@ -40,7 +44,13 @@ from typing import Any, Literal
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
 from asrctl.plans import OPERATIONS, Plan
-from asrctl.recovery.provider import FAILBACK_OPERATIONS, TRANSITIONS, MachineStatus, RecoveryProvider
+from asrctl.recovery.provider import (
+    FAILBACK_OPERATIONS,
+    RECOVERY_POINT_TYPES,
+    TRANSITIONS,
+    MachineStatus,
+    RecoveryProvider,
+)
 
 CheckStatus = Literal["pass", "warn", "fail"]
 
@@ -120,12 +130,25 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+# The recovery point kind (MachineStatus.recovery_points key) each --recovery-point choice fails over to.
+POINT_KIND_REQUIRED = {"latest-app-consistent": "app-consistent", "latest-crash-consistent": "crash-consistent"}
+
+
 def run_readiness(
-    plan: Plan, stack_cfg: StackConfig, stack_name: str, provider: RecoveryProvider, operation: str
+    plan: Plan,
+    stack_cfg: StackConfig,
+    stack_name: str,
+    provider: RecoveryProvider,
+    operation: str,
+    recovery_point: str = "latest",
 ) -> ReadinessReport:
-    """Check that ``operation`` can run on every machine of ``plan`` now; reads only, never a side effect."""
+    """Check that ``operation`` (to ``recovery_point``) can run on every machine of ``plan`` now; reads only."""
     if operation not in OPERATIONS:
         raise BadInput(f"operation {operation!r} is not one of {', '.join(OPERATIONS)}")
+    if recovery_point not in RECOVERY_POINT_TYPES:
+        raise BadInput(f"--recovery-point {recovery_point!r}: choose one of {', '.join(RECOVERY_POINT_TYPES)}")
+    if operation not in ("test-failover", "planned-failover", "unplanned-failover"):
+        recovery_point = "latest"  # only these operations choose a point
     report = ReadinessReport(plan=plan.name, stack=stack_name, operation=operation, provider=provider.name)
     add = report.checks.append
     now = provider.clock.now()
@@ -134,6 +157,8 @@ def run_readiness(
 
     statuses = provider.describe_machines(list(plan.machines))
     needs_app = machines_needing_app_consistency(plan)
+    if recovery_point == "latest-app-consistent":
+        needs_app = set(plan.machines)
     threshold_s = stack_cfg.replication.rpo_threshold_minutes * 60
     app_max_age_s = 2 * stack_cfg.replication.app_consistent_frequency_minutes * 60
     allowed_states = TRANSITIONS[operation][0]
@@ -163,6 +188,7 @@ def run_readiness(
             stack_cfg,
             needs_app=name in needs_app,
             app_max_age_s=app_max_age_s,
+            recovery_point=recovery_point,
         )
 
     env = provider.describe_environment()
@@ -218,6 +244,7 @@ def _machine_checks(
     *,
     needs_app: bool,
     app_max_age_s: float,
+    recovery_point: str = "latest",
 ) -> None:
     add = report.checks.append
     m = st.name
@@ -318,6 +345,16 @@ def _machine_checks(
     else:
         youngest = min(_age_seconds(now, d) for d in st.recovery_points.values())
         add(ReadinessCheck("recovery-point", "pass", f"latest recovery point {_minutes(max(youngest, 0))} old", m))
+
+    kind = POINT_KIND_REQUIRED.get(recovery_point)
+    if kind is not None:
+        if kind in st.recovery_points:
+            add(ReadinessCheck("recovery-point-type", "pass", f"has a {kind} point for --recovery-point {recovery_point}",
+                               m))  # fmt: skip
+        else:
+            # Not soft even for an unplanned failover: the backend refuses the machine, whatever the disaster.
+            add(ReadinessCheck("recovery-point-type", "fail", f"no {kind} recovery point, which --recovery-point "
+                               f"{recovery_point} needs; choose another --recovery-point", m))  # fmt: skip
 
     if needs_app:
         point = st.recovery_points.get("app-consistent")

@@ -76,13 +76,13 @@ def preflight(plan: Plan, stages: tuple[str, ...], provider: RecoveryProvider, s
 
 
 def run_readiness_checks(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider: RecoveryProvider,
-                         operation: str) -> tuple[bool, list[dict[str, Any]]]:
+                         operation: str, recovery_point: str = "latest") -> tuple[bool, list[dict[str, Any]]]:
     try:
         from asrctl.recovery.readiness import run_readiness
     except ImportError:
         return True, [{"name": "readiness", "status": "warn", "machine": None,
                        "reason": "readiness checks are not installed (asrctl.recovery.readiness); none were run"}]
-    report = run_readiness(plan, stack_cfg, stack_name, provider, operation)
+    report = run_readiness(plan, stack_cfg, stack_name, provider, operation, recovery_point)
     return bool(report.ok), [_check_dict(c) for c in report.checks]
 
 
@@ -122,7 +122,7 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
         readiness: list[dict[str, Any]] = []
         ready = True
         if command in READINESS_COMMANDS and not skip_readiness:
-            ready, readiness = run_readiness_checks(plan, stack_cfg, stack_name, provider, stages[0])
+            ready, readiness = run_readiness_checks(plan, stack_cfg, stack_name, provider, stages[0], recovery_point)
         options = {
             "command": command, "stages": list(stages), "main_stage": main_stage, "recovery_point": recovery_point,
             "cleanup": cleanup, "auto_approve": auto_approve, "planned": planned,
