@@ -307,6 +307,12 @@ def test_runbook_job_carries_parameters_and_recovery_plan_context_and_is_idempot
                "machines": [{"name": "erp-web01", "ip": "10.170.3.31"}]}  # fmt: skip
     job = provider.start_runbook("ASR-AddPublicIp", {"nsg": "nsg-erp-web"}, context, "run-1/web/after/0")
     [put] = [r for r in fake.requests if r.method == "PUT"]
+    # Automation's own clientRequestId and ARM's x-ms-client-request-id both carry the id derived from run and step.
+    assert (
+        put.headers["x-ms-client-request-id"]
+        == put.headers["clientRequestId"]
+        == client_request_id("run-1/web/after/0")
+    )
     params = put.body["properties"]["parameters"]
     assert put.body["properties"]["runbook"]["name"] == "ASR-AddPublicIp" and params["nsg"] == "nsg-erp-web"
     rpc = json.loads(params["RecoveryPlanContext"])

@@ -753,7 +753,7 @@ class AzureProvider:
                 f"runbook:{name}",
                 lambda: automation.job.create(
                     self.ids.resource_group, self.ids.automation_account, job_name, create,
-                    client_request_id=job_name, retry_total=0,
+                    client_request_id=job_name, **self._once(request_id),
                 ),
             )  # fmt: skip
         except OperationRejected as exc:
