@@ -153,6 +153,9 @@ def test_dev_has_no_phase_2_resources_and_notes_the_next_step() -> None:
         assert result.of_type(type_token) == []
     note = next(n for n in result.notes if n.startswith("phase 2 not configured"))
     assert "register the configuration server asr-cs-dev01 (10.10.5.10)" in note
+    # Nothing in the guest applies the static IP (no vApp IP properties in Microsoft's OVF): the note says so.
+    assert "static IP in Windows" in note and "10.10.5.10/24, gateway 10.10.5.1, DNS 10.10.0.10, 10.10.0.11" in note
+    assert "guestinfo.asr.ipaddress" in note
     for key in ("fabricName", "protectionContainerName", "processServerId", "masterTargetId", "protectableItems"):
         assert key in note
     assert "vmware-azure-dr:registration" in note and "asrctl discover --stack dev" in note

@@ -50,7 +50,12 @@ class ConfigurationServerVmArgs:
 
 
 def guest_network_settings(ip: str, prefix_length: int, gateway: str, dns: tuple[str, ...]) -> dict[str, str]:
-    """Static IP settings as guestinfo keys: the OVF declares no IP properties, so the first-boot script reads these."""
+    """Static IP settings as guestinfo keys (``vmtoolsd --cmd "info-get guestinfo.asr.ipaddress"`` in the guest).
+
+    Microsoft's OVF declares no vApp IP properties and pulumi-vsphere has no guest customization for an OVF deploy,
+    so nothing inside Windows applies these by itself: the phase-1 preview note tells the operator to set them (or
+    to script it from these keys) before the configuration server's setup wizard, which needs the static IP.
+    """
     return {
         "guestinfo.asr.ipaddress": ip,
         "guestinfo.asr.prefixlength": str(prefix_length),

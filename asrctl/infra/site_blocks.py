@@ -16,7 +16,7 @@ import pulumi
 from asrctl.config import NS, StackConfig
 from asrctl.errors import BadInput
 from asrctl.infra.automation import RunbookAutomation, RunbookAutomationArgs, collect_runbooks, sas_expiry
-from asrctl.infra.config_server import ConfigurationServerVm, ConfigurationServerVmArgs
+from asrctl.infra.config_server import ConfigurationServerVm, ConfigurationServerVmArgs, guest_network_settings
 from asrctl.infra.failback import FailbackInfrastructure, FailbackInfrastructureArgs
 from asrctl.infra.monitoring import RpoAlerting, RpoAlertingArgs
 from asrctl.infra.naming import WORKLOAD, region_short_name
@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 #: What phase 2 needs, in the order the operator finds them after registering the configuration server.
 REGISTRATION_REQUIRED = ("fabricName", "protectionContainerName", "processServerId", "masterTargetId", "protectableItems")
 REGISTRATION_OPTIONAL = ("runAsAccountId", "failbackProcessServerId", "retentionDrive")
+
+
+def static_ip_hint(cs: Any) -> str:
+    """The configuration server's network settings, and where the VM carries them (guestinfo keys) for scripts."""
+    keys = ", ".join(guest_network_settings(cs.ip, cs.prefix_length, cs.gateway, tuple(cs.dns_servers)))
+    return (
+        f"{cs.ip}/{cs.prefix_length}, gateway {cs.gateway}, DNS {', '.join(cs.dns_servers)}; also readable in the "
+        f"guest with `vmtoolsd --cmd \"info-get <key>\"` for {keys}"
+    )
 
 
 def add_recovery_blocks(
@@ -177,8 +186,10 @@ def add_recovery_blocks(
     reg = cfg.registration
     if reg is None:
         pulumi.log.info(
-            f"phase 2 not configured: next, deploy and register the configuration server {cs.name} ({cs.ip}) with "
-            f"the vault, then set {NS}:registration with {', '.join(REGISTRATION_REQUIRED)} (required) and "
+            f"phase 2 not configured: next, deploy the configuration server {cs.name}, give it its static IP in "
+            f"Windows before its setup wizard ({static_ip_hint(cs)}; pulumi-vsphere cannot customize an OVF-deployed "
+            "guest, so nothing applies them for you), then register the configuration server "
+            f"{cs.name} ({cs.ip}) with the vault, then set {NS}:registration with {', '.join(REGISTRATION_REQUIRED)} (required) and "
             f"{', '.join(REGISTRATION_OPTIONAL)} (optional) from the vault's Site Recovery infrastructure "
             f"(`asrctl discover --stack {stack_name}` prints them); the next `pulumi up` creates the container "
             "mapping, the protected items and the recovery plans",
