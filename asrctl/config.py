@@ -240,7 +240,9 @@ class Alerts(_Model):
 class Failback(_Model):
     enabled: bool = Field(default=False, description="Optional. Build the failback infrastructure. Default false.")
     process_server_vm_size: str = Field(
-        default="Standard_A8_v2", description="Optional. Temporary Azure process server size. Default Standard_A8_v2."
+        # Encryption at host (on by policy) needs a size that supports it; the Av2 family does not.
+        default="Standard_D8s_v5", description="Optional. Temporary Azure process server size (8 vCPU, must support "
+        "encryption at host). Default Standard_D8s_v5."
     )
     process_server_ip: str | None = Field(default=None, description="Optional. Static IP of the Azure process server.")
     process_server_subnet: str | None = Field(

@@ -68,7 +68,7 @@ def test_temporary_process_server_is_private_with_managed_disks_and_static_ip() 
     result = preview("prod")
     vm = one(result, "azure-native:compute:VirtualMachine")
     nic = one(result, "azure-native:network:NetworkInterface")
-    assert vm.inputs["hardwareProfile"]["vmSize"] == "Standard_A8_v2"
+    assert vm.inputs["hardwareProfile"]["vmSize"] == "Standard_D8s_v5"
     assert vm.inputs["securityProfile"]["encryptionAtHost"] is True
     # The admin password is a secret, so the whole OS profile is a secret input.
     assert vm.inputs["osProfile"] == "[secret]"

@@ -40,7 +40,7 @@ class FailbackInfrastructureArgs:
     process_server_ip: str | None
     """Optional. Static private IP of the process server; None → dynamic. Must reach the configuration server on 443."""
     process_server_vm_size: str
-    """Required. VM size; Microsoft's portal uses Standard_A8_v2."""
+    """Required. VM size; it must support encryption at host (the Av2 family does not)."""
     admin_password: pulumi.Input[str]
     """Required. Local administrator password of the process server: a Pulumi secret, never clear text."""
     expires_on: str
