@@ -6,6 +6,7 @@ endpoint and a static token, and REQUESTS_CA_BUNDLE trusts the fake's private ce
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -166,6 +167,17 @@ def test_paused_failover_resumes_with_a_fresh_provider_without_repeating_finishe
     journal.close()
     assert run["status"] == "paused"
     assert len(arm.posts("unplannedFailover")) == 1  # only the database group so far
+    # Discovery is journaled with the run: the resumed run acts on the same items even if a VM is renamed meanwhile.
+    assert set(run["options"]["item_map"]) == set(MACHINES)
+    arm.item_by_machine("erp-web01").machine = "erp-web01-renamed-in-vcenter"
+    # The job and its LRO continuation token are journaled on the step that started it, without a credential.
+    journal = Journal()
+    started = [e for e in journal.events(run["run_id"]) if e["type"] == "job-started"]
+    journal.close()
+    [event] = started
+    assert event["step_id"].endswith("/m/erp-sql01") and "/replicationJobs/" in event["data"]["job_id"]
+    token = base64.b64decode(event["data"]["continuation_token"])
+    assert b"/unplannedFailover" in token and b"token-1" not in token and b"uthorization" not in token
 
     resumed = runner.resume(run["run_id"], approve=True, by="tester", comment="db is up")
     assert resumed["status"] == "succeeded", resumed.get("error")

@@ -177,6 +177,29 @@ def _send_only_polling() -> Any:
     return SendOnly(0)
 
 
+def _safe_continuation_token(poller: Any) -> str | None:
+    """The poller's continuation token, if it carries no credential (it is journaled).
+
+    azure-core >= 1.41 builds it from the request URL and filtered headers; older releases pickled the whole request,
+    Authorization header included. A token that decodes to anything mentioning Authorization is dropped: the job id
+    alone is enough to keep polling.
+    """
+    import base64
+    import binascii
+
+    try:
+        token = poller.continuation_token()
+    except Exception:  # noqa: BLE001 - no polling headers: the job id still identifies the job
+        return None
+    try:
+        decoded = base64.b64decode(token, validate=False)
+    except (binascii.Error, ValueError):
+        decoded = token.encode()
+    if b"authorization" in decoded.lower() or b"bearer " in decoded.lower():
+        return None
+    return token
+
+
 def _error_text(exc: Exception) -> str:
     """One line from an azure-core error: ARM's error code and message, never headers or tokens."""
     error = getattr(exc, "error", None)
@@ -235,6 +258,9 @@ class AzureProvider:
         self.max_read_attempts = max_read_attempts
         self._site_recovery: Any = None
         self._automation: Any = None
+        # Set by the runner: called with (request_id, job) once a side effect has started a job, so the run's
+        # journal keeps the job and its LRO continuation token next to the step that started it.
+        self.on_job_started: Any = None
         self._items: dict[str, ItemRef] | None = (
             {k: ItemRef(**v) for k, v in item_map.items()} if item_map is not None else None
         )
@@ -399,16 +425,28 @@ class AzureProvider:
         )
 
     def _match(self, items: list[Any]) -> dict[str, tuple[ItemRef, Any]]:
+        """machine → (ItemRef, item). Items discovered earlier in the run (or journaled by it) are matched by their
+        ARM id, so a VM renamed in vCenter mid-run is still the same item; the rest by friendly name."""
+        found: dict[str, tuple[ItemRef, Any]] = {}
+        known = {ref.id.lower(): ref for ref in (self._items or {}).values()}
+        for item in items:
+            ref = known.get((item.id or "").lower())
+            if ref is not None:
+                found[ref.machine] = (ref, item)
         by_name: dict[str, str] = {}
         for machine in self.cfg.machines:
             by_name[machine.name.lower()] = machine.name
             by_name.setdefault(machine.vm_name.lower(), machine.name)
-        found: dict[str, tuple[ItemRef, Any]] = {}
         for item in items:
             friendly = (item.properties.friendly_name if item.properties else None) or ""
             machine = by_name.get(friendly.lower())
             parts = (item.id or "").split("/")
-            if machine is None or "replicationFabrics" not in parts:
+            if (
+                machine is None
+                or machine in found
+                or (item.id or "").lower() in known
+                or "replicationFabrics" not in parts
+            ):
                 continue
             fabric = parts[parts.index("replicationFabrics") + 1]
             container = parts[parts.index("replicationProtectionContainers") + 1]
@@ -629,17 +667,17 @@ class AzureProvider:
             args.append(body)
         polling = _send_only_polling()
         poller = self._write(operation, lambda: begin(*args, polling=polling, **self._once(request_id)))
-        try:
-            token = poller.continuation_token()
-        except Exception:  # noqa: BLE001 - no polling headers: the job id below still identifies the job
-            token = None
+        token = _safe_continuation_token(poller)
         job_id = self._job_id_from(polling.initial_response)
         if job_id is None:
             found = self.find_job(machine, operation, request_id)
             if found is None:
                 raise AmbiguousResult(f"{operation} on {machine}: accepted, but ASR named no job; reconcile")
             job_id = found.id
-        return AzureJobRef(id=job_id, operation=operation, machine=machine, continuation_token=token)
+        job = AzureJobRef(id=job_id, operation=operation, machine=machine, continuation_token=token)
+        if self.on_job_started is not None:
+            self.on_job_started(request_id, job)
+        return job
 
     def _commit_failback_first(self, machine: str, ref: ItemRef, request_id: str) -> None:
         """Classic ASR re-protects a failed-back VM only once the failback is committed. The engine's failback

@@ -34,7 +34,10 @@ PROVIDERS = ("simulator", "azure")
 READINESS_COMMANDS = ("drill", "failover")
 
 
-def make_provider(name: str, stack_cfg: StackConfig, stack_name: str) -> RecoveryProvider:
+def make_provider(name: str, stack_cfg: StackConfig, stack_name: str,
+                  item_map: dict[str, dict[str, str]] | None = None) -> RecoveryProvider:
+    """The provider by name; ``item_map`` (Azure: machine → fabric/container/item, from a run's journal) skips the
+    vault discovery a resumed run already did."""
     if name == "simulator":
         from asrctl.recovery.simulator import SimulatorProvider
 
@@ -44,7 +47,7 @@ def make_provider(name: str, stack_cfg: StackConfig, stack_name: str) -> Recover
             from asrctl.recovery.azure_provider import AzureProvider
         except ImportError as exc:
             raise BadInput(f"--provider azure: the Azure provider is not available here ({exc})") from None
-        return AzureProvider(stack_cfg, stack_name)
+        return AzureProvider(stack_cfg, stack_name, item_map=item_map)
     raise BadInput(f"--provider {name!r}: choose one of {', '.join(PROVIDERS)}")
 
 
@@ -73,6 +76,25 @@ def preflight(plan: Plan, stages: tuple[str, ...], provider: RecoveryProvider, s
                                     f"wait for it to finish")
         if ms.state not in reachable:
             check_transition(name, ms.state, first, True, stack_name)
+
+
+def journal_provider_jobs(provider: RecoveryProvider, journal: Journal, run_id: str) -> None:
+    """Have a provider that reports the jobs it starts (Azure: ASR job id + LRO continuation token) write them to the
+    step that started them. The engine's request ids are ``<run_id>/<step_id>#<attempt>``."""
+    if not hasattr(provider, "on_job_started"):
+        return
+
+    def record(request_id: str, job: Any) -> None:
+        if not request_id.startswith(run_id + "/"):
+            return
+        step_id = request_id[len(run_id) + 1:].rsplit("#", 1)[0]
+        if journal.step(run_id, step_id) is None:
+            return
+        journal.update_step(run_id, step_id, "job-started", {
+            "request_id": request_id, "job_id": job.id, "continuation_token": getattr(job, "continuation_token", None),
+        })
+
+    provider.on_job_started = record  # type: ignore[attr-defined]
 
 
 def run_readiness_checks(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider: RecoveryProvider,
@@ -127,6 +149,8 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
             "command": command, "stages": list(stages), "main_stage": main_stage, "recovery_point": recovery_point,
             "cleanup": cleanup, "auto_approve": auto_approve, "planned": planned,
         }
+        if hasattr(provider, "item_map"):  # discovered once (preflight read it); a resumed run reuses it
+            options["item_map"] = provider.item_map
         run_id = journal.create_run(
             plan=plan.name, stack=stack_name, operation=stages[main_stage], provider=provider.name,
             plan_path=display_path(plan.path), plan_sha256=plan.sha256, options=options,
@@ -140,6 +164,7 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
             journal.update_run(run_id, "readiness-failed", status="failed", error=f"readiness failed: {reason}",
                                finished_at=iso(provider.clock.now()))
             raise OperationFailed(f"run {run_id}: readiness failed: {reason}; fix these or rerun with --skip-readiness")
+        journal_provider_jobs(provider, journal, run_id)
         engine = Engine(plan, stack_cfg, stack_name, provider, journal, run_id,
                         approver=approver or default_approver(auto_approve), on_event=on_event)
         status = engine.run()
@@ -171,8 +196,8 @@ def resume(run_id: str, *, approve: bool = False, by: str | None = None, comment
                 f"{plan.sha256[:12]}…); a run only resumes the plan it started with: restore the file, or cancel the "
                 f"run (`asrctl runs cancel {run_id}`) and start a new one"
             )
-        provider = make_provider(run["provider"], stack_cfg, run["stack"])
         options = run["options"]
+        provider = make_provider(run["provider"], stack_cfg, run["stack"], item_map=options.get("item_map"))
         if approve:
             approver = PreApproved(run["paused_step"], by or getpass.getuser(), comment or "",
                                    fallback=default_approver(bool(options.get("auto_approve"))))
@@ -182,6 +207,7 @@ def resume(run_id: str, *, approve: bool = False, by: str | None = None, comment
             raise BadInput(f"plan {run['plan']} on stack {run['stack']} already has an active run {active['run_id']}; "
                            f"finish or cancel it before resuming {run_id}")
         journal.claim(run_id, os.getpid())
+        journal_provider_jobs(provider, journal, run_id)
         engine = Engine(plan, stack_cfg, run["stack"], provider, journal, run_id, approver=approver, on_event=on_event)
         status = engine.run()
         return _conclude(journal, run_id, status)
