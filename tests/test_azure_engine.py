@@ -184,3 +184,28 @@ def test_paused_failover_resumes_with_a_fresh_provider_without_repeating_finishe
     failovers = arm.posts("unplannedFailover")
     assert len(failovers) == 3 and len({f.path for f in failovers}) == 3  # each machine exactly once
     assert all(f.body["properties"]["sourceSiteOperations"] == "Required" for f in failovers)
+
+
+def test_a_suspended_asr_job_pauses_the_run_and_the_approval_resumes_that_job(world):
+    """Issue #5: an ASR job waiting on a manual action is reported as a pause (exit 3), not polled for 2 hours."""
+    arm, plan = world
+    arm.suspend_scenarios = {"UnplannedFailover"}
+    with pytest.raises(RunPaused) as paused:
+        runner.start("failover", str(plan), "prod", "azure", planned=False)
+    assert "the ASR job of erp-sql01 is suspended waiting for a manual action" in str(paused.value)
+    journal = Journal()
+    run_id = next(r for r in journal.list_runs() if r["plan"] == "azdrill")["run_id"]
+    journal.close()
+    suspended = [j for j in arm.jobs.values() if j.state == "Suspended"]
+    assert len(suspended) == 1  # the database group's job; the app group has not started
+    assert arm.posts("resume") == []
+    arm.suspend_scenarios = set()
+    run = runner.resume(run_id, approve=True, by="dana", comment="SQL log shipping stopped")
+    assert run["status"] == "succeeded", run.get("error")
+    resumes = arm.posts("resume")
+    assert len(resumes) == 1 and resumes[0].body == {"properties": {"comments": "SQL log shipping stopped"}}
+    assert len(arm.posts("unplannedFailover")) == 3  # nothing failed over twice
+    from asrctl.recovery.runrecord import load_run
+
+    sql = load_run(run_id)["groups"][0]["machines"][0]
+    assert (sql["name"], sql["status"]) == ("erp-sql01", "succeeded")

@@ -165,7 +165,9 @@ def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             runs = json.loads(cli("runs", "list", "--json").stdout)["runs"]
-            started = runs and any(m["job_id"] for m in runs[0]["groups"][0]["machines"]) if runs else False
+            # the run row exists a moment before its first group does
+            groups = runs[0]["groups"] if runs else []
+            started = bool(groups) and any(m["job_id"] for m in groups[0]["machines"])
             if started:
                 break
             time.sleep(0.05)

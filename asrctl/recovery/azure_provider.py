@@ -225,6 +225,7 @@ class AzureProvider:
     name = "azure"
     # Seconds between the engine's job polls: ASR jobs take minutes, and reads share ARM's per-principal bucket.
     poll_interval = 30.0
+    jobs_can_suspend = True  # ASR jobs stop in Suspended/WaitingForManualAction; the engine turns that into a pause
 
     def __init__(
         self,

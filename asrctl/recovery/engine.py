@@ -68,6 +68,10 @@ OUTPUT_LIMIT = 2000
 # an unusually quick job is still seen within a few intervals).
 EARLIEST_DONE_FRACTION = 0.95
 QUIET_POLL_FACTOR = 5
+# A provider whose per-machine jobs can stop in Suspended (ASR: WaitingForManualAction) does not show that in the
+# item list the engine polls, so every this-many polls each running job is read itself: the pause surfaces within a
+# few minutes for a few extra reads.
+SUSPEND_CHECK_EVERY = 4
 
 # What each CLI command runs: its stages and which stage is "the" operation (RTO, report's groups).
 COMMAND_STAGES: dict[str, tuple[tuple[str, ...], int]] = {
@@ -112,6 +116,7 @@ class _MachineTask:
     not_before: float = 0.0
     started: float = 0.0
     read_failures: int = 0
+    polls: int = 0
 
     @property
     def request_id(self) -> str:
@@ -440,11 +445,16 @@ class Engine:
         for task in polling:
             ms = status.get(task.name)
             still_running = ms is not None and ms.current_job is not None and ms.current_job.id == task.job.id
-            if still_running:
+            check_suspended = getattr(self.provider, "jobs_can_suspend", False) and task.polls % SUSPEND_CHECK_EVERY == 0
+            task.polls += 1
+            if still_running and not check_suspended:
                 if task.started and now - task.started > MACHINE_OPERATION_TIMEOUT:
                     self._timeout_machine(operation, task, failures)
                 continue
             job = self._read(self.provider.get_job, task.job)
+            if job.state == "Suspended":
+                self._suspended_job(operation, task, job)
+                continue
             if not job.done:
                 if task.started and now - task.started > MACHINE_OPERATION_TIMEOUT:
                     self._timeout_machine(operation, task, failures)
@@ -476,6 +486,30 @@ class Engine:
             self._emit("machine-finished", machine=task.name, operation=operation, status="failed", error=error)
             failures.append(error)
         task.phase = "done"
+
+    def _suspended_job(self, operation: str, task: _MachineTask, job: JobStatus) -> None:
+        """An ASR job stopped on a manual action: a pause of the run (exit 3) like a plan's own manual action; the
+        approval (``runs resume --approve``) resumes the job, with the approver's comment, exactly once per approval."""
+        instruction = (f"{task.name}: ASR {operation} job {job.id} is suspended waiting for a manual action "
+                       f"({job.output or 'WaitingForManualAction'}); do it, then approve to resume the job")
+        approval = self.approver.request(task.step_id, instruction, 0.0)
+        if approval is None:
+            self.journal.update_step(self.run_id, task.step_id, "job-suspended", {"job_id": job.id})
+            self._emit("paused", step=task.step_id, instruction=instruction)
+            raise _Stop("paused", f"waiting for approval: {instruction}", step_id=task.step_id)
+        request_id = f"{task.request_id}/resume/{approval.at:.0f}"
+        self.journal.update_step(self.run_id, task.step_id, "intent",
+                                 {"call": "resume_job", "job_id": job.id, "request_id": request_id})
+        comment = approval.comment or f"approved by {approval.by}"
+        try:
+            self._write(self.provider.resume_job, task.job, comment, request_id=request_id)
+        except (AmbiguousResult, Throttled) as exc:
+            # Not re-sent blindly: the next poll shows whether the job left Suspended; if not, it asks again.
+            self.journal.update_step(self.run_id, task.step_id, "ambiguous", {"error": str(exc)})
+            return
+        self.journal.update_step(self.run_id, task.step_id, "job-resumed", {"by": approval.by, "comment": comment},
+                                 approved_by=approval.by, approved_at=iso(approval.at), comment=comment)
+        self._emit("job-resumed", machine=task.name, operation=operation, by=approval.by)
 
     def _timeout_machine(self, operation: str, task: _MachineTask, failures: list[str]) -> None:
         error = (f"{task.name}: {operation} job {task.job.id} still running after "

@@ -245,8 +245,11 @@ def _conclude(journal: Journal, run_id: str, status: str) -> dict[str, Any]:
         run["report_path"] = str(write_drill_report(run))
     if status == "paused":
         step = run["paused_step"] or {}
+        what = step.get("name")
+        if step.get("kind") == "machine":  # an ASR job stopped on a manual action (Suspended)
+            what = f"the ASR job of {what} is suspended waiting for a manual action (WaitingForManualAction)"
         raise RunPaused(
-            f"run {run_id} is paused for a manual action in group {step.get('group')}: {step.get('name')} — when done: "
+            f"run {run_id} is paused for a manual action in group {step.get('group')}: {what} — when done: "
             f"asrctl runs resume {run_id} --approve --by NAME --comment TEXT"
         )
     return run

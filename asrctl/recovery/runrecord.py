@@ -93,7 +93,7 @@ def build_run(run: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any
         step = next((s for s in steps if s["step_id"] == run["paused_step"]), None)
         if step:
             paused = {
-                "group": step["group_name"], "name": step["name"], "phase": step["phase"],
+                "group": step["group_name"], "name": step["name"], "phase": step["phase"], "kind": step["kind"],
                 "resume": f"asrctl runs resume {run['run_id']} --approve --by NAME --comment TEXT",
             }
     return {
