@@ -15,16 +15,22 @@ PROD = (PROJECT / "stacks" / "Pulumi.prod.yaml").read_text()
 DEV = (PROJECT / "stacks" / "Pulumi.dev.yaml").read_text()
 
 
-def _load_variant(tmp_path: Path, text: str, old: str, new: str):
-    assert old in text, f"fixture text {old!r} not in the sample stack"
+def _load_variant(tmp_path: Path, text: str, old: str, new: str, *, regex: bool = False):
+    """Load the sample stack with its first ``old`` (a pattern when ``regex``) replaced by ``new``."""
+    if regex:
+        assert re.search(old, text), f"fixture pattern {old!r} matches nothing in the sample stack"
+        variant = re.sub(old, new, text, count=1)
+    else:
+        assert old in text, f"fixture text {old!r} not in the sample stack"
+        variant = text.replace(old, new, 1)
     path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text.replace(old, new, 1))
+    path.write_text(variant)
     return load_stack_file(path)
 
 
-def _error(tmp_path: Path, text: str, old: str, new: str) -> str:
+def _error(tmp_path: Path, text: str, old: str, new: str, *, regex: bool = False) -> str:
     with pytest.raises(BadInput) as info:
-        _load_variant(tmp_path, text, old, new)
+        _load_variant(tmp_path, text, old, new, regex=regex)
     message = str(info.value)
     assert "\n" not in message, "errors must be one line"
     return message
@@ -120,49 +126,32 @@ def test_overlapping_subnets_and_subnet_outside_vnet(tmp_path: Path) -> None:
 
 
 def test_secret_in_clear_text_is_refused_without_echoing_it(tmp_path: Path) -> None:
-    text = re.sub(r"vmware-azure-dr:csPassphrase:\n\s+secure: \S+", "vmware-azure-dr:csPassphrase: hunter2-Passphrase", DEV)
-    path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text)
-    with pytest.raises(BadInput) as info:
-        load_stack_file(path)
-    assert "pulumi config set --secret csPassphrase" in str(info.value)
-    assert "hunter2" not in str(info.value)
+    message = _error(tmp_path, DEV, r"vmware-azure-dr:csPassphrase:\n\s+secure: \S+",
+                     "vmware-azure-dr:csPassphrase: hunter2-Passphrase", regex=True)
+    assert "pulumi config set --secret csPassphrase" in message
+    assert "hunter2" not in message
 
 
 def test_vpn_failback_requires_the_shared_key_secret(tmp_path: Path) -> None:
-    text = re.sub(r"  vmware-azure-dr:vpnSharedKey:\n\s+secure: \S+\n", "", PROD)
-    path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text)
-    with pytest.raises(BadInput, match="vpnSharedKey: missing is required when failback uses a VPN"):
-        load_stack_file(path)
+    message = _error(tmp_path, PROD, r"  vmware-azure-dr:vpnSharedKey:\n\s+secure: \S+\n", "", regex=True)
+    assert "vpnSharedKey: missing is required when failback uses a VPN" in message
 
 
 def test_failback_requires_its_own_admin_password_secret(tmp_path: Path) -> None:
-    text = re.sub(r"  vmware-azure-dr:failbackAdminPassword:\n\s+secure: \S+\n?", "", PROD)
-    path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text)
-    with pytest.raises(BadInput, match="failbackAdminPassword: missing is required when failback is enabled") as info:
-        load_stack_file(path)
-    assert "pulumi config set --secret failbackAdminPassword" in str(info.value)
+    message = _error(tmp_path, PROD, r"  vmware-azure-dr:failbackAdminPassword:\n\s+secure: \S+\n?", "", regex=True)
+    assert "failbackAdminPassword: missing is required when failback is enabled" in message
+    assert "pulumi config set --secret failbackAdminPassword" in message
 
 
 def test_phase_2_needs_the_protectable_item_of_every_machine(tmp_path: Path) -> None:
-    text = re.sub(r"\n      erp-sql02: \S+", "", PROD)
-    path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text)
-    with pytest.raises(BadInput) as info:
-        load_stack_file(path)
-    message = str(info.value)
+    message = _error(tmp_path, PROD, r"\n      erp-sql02: \S+", "", regex=True)
     assert "vmware-azure-dr:registration.protectableItems.erp-sql02: missing" in message
     assert "asrctl discover" in message and "\n" not in message
 
 
 def test_protectable_item_of_an_unknown_machine_is_bad_input(tmp_path: Path) -> None:
-    text = PROD.replace("    protectableItems:\n", "    protectableItems:\n      erp-sql99: 0b1c2d3e\n", 1)
-    path = tmp_path / "Pulumi.variant.yaml"
-    path.write_text(text)
-    with pytest.raises(BadInput, match=r"protectableItems\.erp-sql99: 'erp-sql99' is not a machine of this stack"):
-        load_stack_file(path)
+    message = _error(tmp_path, PROD, "    protectableItems:\n", "    protectableItems:\n      erp-sql99: 0b1c2d3e\n")
+    assert "protectableItems.erp-sql99: 'erp-sql99' is not a machine of this stack" in message
 
 
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
