@@ -262,8 +262,47 @@ class Failback(_Model):
         return _vm_size(v)
 
 
+Architecture = Literal["modernized", "classic"]
+ARCHITECTURES: tuple[str, ...] = Architecture.__args__  # type: ignore[attr-defined]
+
+
+class ReplicationAppliance(_Model):
+    """One modernized replication appliance (Microsoft's OVF), registered with the vault by a person."""
+
+    name: str = Field(description="Required. Appliance friendly name, also its vSphere VM name; immutable once "
+                      "registered.")
+    ip: str = Field(description="Required. Static IPv4 address of the appliance (Mobility agents reach it on 443/9443).")
+    role: Literal["replication", "failback"] = Field(
+        default="replication",
+        description="Optional. replication (forward replication and reprotect) or failback (a dedicated appliance "
+        "for failback when the machines' disks exceed 60). Default replication.",
+    )
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, v: str) -> str:
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError:
+            raise ValueError("is not an IPv4 address") from None
+        return v
+
+
+class ReplicationAppliances(_Model):
+    """Modernized architecture: the replication appliance(s) deployed from Microsoft's OVF template."""
+
+    ovf_url: str | None = Field(default=None, description="Optional. URL of Microsoft's replication appliance OVF.")
+    ovf_path: str | None = Field(default=None, description="Optional. Local path of the OVF (instead of ovfUrl).")
+    prefix_length: int = Field(ge=8, le=30, description="Required. Subnet prefix length of the appliances' static IPs.")
+    gateway: str = Field(description="Required. Default gateway of the appliances.")
+    dns_servers: list[str] = Field(min_length=1, description="Required. DNS servers of the appliances.")
+    appliances: list[ReplicationAppliance] = Field(
+        min_length=1, description="Required. The appliances: one per 200 protected machines (asrctl capacity)."
+    )
+
+
 class Registration(_Model):
-    """Phase 2: names and ids ASR assigned when the configuration server registered with the vault."""
+    """Phase 2 (classic): names and ids ASR assigned when the configuration server registered with the vault."""
 
     fabric_name: str = Field(description="Required. Name of the VMware fabric ASR created at registration.")
     protection_container_name: str = Field(description="Required. Protection container of that fabric.")
@@ -278,6 +317,36 @@ class Registration(_Model):
         default_factory=dict,
         description="Required for every machine. Machine name → name of its replicationProtectableItems entry: the id "
         "ASR gave the VM at discovery (its friendlyName is the vSphere VM name). `asrctl discover` prints them.",
+    )
+
+
+class ApplianceIds(_Model):
+    """Phase 2 (modernized): the ids of one registered appliance's components, from the InMageRcm fabric."""
+
+    process_server_id: str = Field(description="Required. fabric customDetails.processServers[].id of the appliance.")
+    reprotect_agent_id: str | None = Field(
+        default=None, description="Optional. customDetails.reprotectAgents[].id (needed to reprotect for failback)."
+    )
+
+
+class ModernizedRegistration(_Model):
+    """Phase 2 (modernized): names and ids ASR assigned when the appliances registered with the vault."""
+
+    fabric_name: str = Field(description="Required. Name of the InMageRcm fabric the appliance registration created.")
+    protection_container_name: str = Field(description="Required. Protection container of that fabric.")
+    vmware_site_id: str = Field(description="Required. Microsoft.OffAzure VMware site id (fabric customDetails).")
+    appliances: dict[str, ApplianceIds] = Field(
+        default_factory=dict, description="Required for every appliance. Appliance name → its component ids."
+    )
+    run_as_account_id: str | None = Field(default=None, description="Optional. Run-as account for push install.")
+    failback_datastore: str | None = Field(
+        default=None, description="Optional. Datastore a reprotect to on-premises writes to (reprotectAgents' "
+        "accessibleDatastores)."
+    )
+    discovered_machines: dict[str, str] = Field(
+        default_factory=dict,
+        description="Required for every machine. Machine name → fabricDiscoveryMachineId (the OffAzure machine id). "
+        "`asrctl discover` prints them.",
     )
 
 
@@ -297,6 +366,10 @@ class Machine(_Model):
     churn_gb_per_day: float = Field(ge=0, description="Required. Daily data change rate in GB.")
     peak_churn_mb_per_s: float = Field(default=0, ge=0, description="Optional. Peak churn in MB/s. Default 0 (unknown).")
     disks: list[Disk] = Field(min_length=1, max_length=64, description="Required. Disks to replicate.")
+    appliance: str | None = Field(
+        default=None, description="Optional (modernized). Name of the appliance that replicates the machine. "
+        "Default: balanced over the replication appliances."
+    )
 
     @field_validator("name")
     @classmethod
@@ -334,6 +407,11 @@ class Policy(_Model):
 class StackConfig(_Model):
     """Everything one environment needs. Keys are ``vmware-azure-dr:<camelCaseName>`` in the stack file."""
 
+    architecture: Architecture = Field(
+        default="modernized",
+        description="Optional. modernized (replication appliance, InMageRcm) or classic (configuration server, "
+        "InMageAzureV2; retired by Microsoft in March 2026). Default modernized.",
+    )
     environment: str = Field(description="Required. Short environment name used in Azure names, e.g. dev, prod.")
     location: str = Field(description="Required. Azure region of the vault and every Azure resource, e.g. westeurope.")
     subscription_id: str = Field(description="Required. Subscription of the vault (the Automation account lives here).")
@@ -342,10 +420,11 @@ class StackConfig(_Model):
     cache_storage: CacheStorage = CacheStorage()
     network: Network
     vcenter: VCenter
-    configuration_server: ConfigurationServer
+    configuration_server: ConfigurationServer | None = None
+    replication_appliances: ReplicationAppliances | None = None
     alerts: Alerts
     failback: Failback = Failback()
-    registration: Registration | None = None
+    registration: Registration | ModernizedRegistration | None = None
     policy: Policy = Policy()
     machines: list[Machine] = Field(min_length=1)
 
@@ -378,6 +457,42 @@ class StackConfig(_Model):
         return {m.name: m for m in self.machines}
 
     @property
+    def modernized(self) -> bool:
+        return self.architecture == "modernized"
+
+    @cached_property
+    def appliance_assignment(self) -> dict[str, ReplicationAppliance]:
+        """Machine name → the replication appliance that replicates it (modernized only; empty for classic).
+
+        A machine's explicit ``appliance`` wins; the others go, in stack order, to the replication appliance with the
+        fewest machines so far (first one on a tie): deterministic, so a preview and `pulumi up` agree."""
+        if self.replication_appliances is None:
+            return {}
+        forward = [a for a in self.replication_appliances.appliances if a.role == "replication"]
+        by_name = {a.name: a for a in self.replication_appliances.appliances}
+        load = {a.name: 0 for a in forward}
+        out: dict[str, ReplicationAppliance] = {}
+        for m in self.machines:
+            if m.appliance and m.appliance in by_name:
+                out[m.name] = by_name[m.appliance]
+                load[m.appliance] = load.get(m.appliance, 0) + 1
+        for m in self.machines:
+            if m.name in out or not forward:
+                continue
+            pick = min(forward, key=lambda a: load[a.name])
+            out[m.name] = pick
+            load[pick.name] += 1
+        return out
+
+    def registration_endpoint(self, machine: str) -> tuple[Literal["CSPrime", "CSLegacy"], str]:
+        """Where the machine's Mobility agent registers: (``CSType``, address). Modernized: its appliance; classic:
+        the configuration server."""
+        if self.modernized:
+            return "CSPrime", self.appliance_assignment[machine].ip
+        assert self.configuration_server is not None  # validated: classic stacks have one
+        return "CSLegacy", self.configuration_server.ip
+
+    @property
     def phase(self) -> int:
         """1 before the configuration server registered, 2 once ``registration`` is configured."""
         return 2 if self.registration is not None else 1
@@ -404,7 +519,26 @@ Problem = tuple[KeyPath, Any, str]
 def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
     p: list[Problem] = []
     reg = cfg.registration
-    if reg is not None:
+    if isinstance(reg, ModernizedRegistration):
+        known = {m.name for m in cfg.machines}
+        missing = [m.name for m in cfg.machines if m.name not in reg.discovered_machines]
+        if missing:
+            p.append(
+                (("registration", "discoveredMachines", missing[0]), None,
+                 f"is required for every machine ({len(missing)} missing); `asrctl discover --stack <stack>` prints "
+                 "the fabricDiscoveryMachineId of each from the vault's VMware site")
+            )
+        for name in sorted(set(reg.discovered_machines) - known):
+            p.append((("registration", "discoveredMachines", name), name, "is not a machine of this stack"))
+        if cfg.replication_appliances is not None:
+            names = [a.name for a in cfg.replication_appliances.appliances]
+            for name in names:
+                if name not in reg.appliances:
+                    p.append((("registration", "appliances", name), None,
+                              "is required for every appliance (its processServerId); `asrctl discover` prints it"))
+            for name in sorted(set(reg.appliances) - set(names)):
+                p.append((("registration", "appliances", name), name, "is not an appliance of this stack"))
+    elif isinstance(reg, Registration):
         # Enabling protection names the protectable item ASR discovered; its name is an id, not the VM's name.
         known = {m.name for m in cfg.machines}
         missing = [m.name for m in cfg.machines if m.name not in reg.protectable_items]
@@ -506,11 +640,19 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
         if m.os == "windows" and len(m.name) > 15:
             p.append((("machines", i, "name"), m.name, "is longer than 15 characters, the Windows computer-name limit"))
 
+    p.extend(_architecture_problems(cfg))
+    if cfg.replication_appliances is not None:
+        names = {a.name for a in cfg.replication_appliances.appliances}
+        for i, m in enumerate(cfg.machines):
+            if m.appliance is not None and m.appliance not in names:
+                p.append((("machines", i, "appliance"), m.appliance,
+                          f"is not an appliance of this stack (known: {', '.join(sorted(names))})"))
     cs = cfg.configuration_server
-    if bool(cs.ovf_url) == bool(cs.ovf_path):
-        p.append((("configurationServer", "ovfUrl"), cs.ovf_url, "set exactly one of ovfUrl and ovfPath"))
-    if not any(ipaddress.IPv4Address(cs.ip) in ipaddress.ip_network(c) for c in net.on_prem.asr_server_ranges):
-        p.append((("configurationServer", "ip"), cs.ip, "is not inside network.onPrem.asrServerRanges"))
+    if cs is not None:
+        if bool(cs.ovf_url) == bool(cs.ovf_path):
+            p.append((("configurationServer", "ovfUrl"), cs.ovf_url, "set exactly one of ovfUrl and ovfPath"))
+        if not any(ipaddress.IPv4Address(cs.ip) in ipaddress.ip_network(c) for c in net.on_prem.asr_server_ranges):
+            p.append((("configurationServer", "ip"), cs.ip, "is not inside network.onPrem.asrServerRanges"))
 
     fb = cfg.failback
     if fb.enabled:
@@ -543,6 +685,35 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
             (("replication", "rpoThresholdMinutes"), r.rpo_threshold_minutes,
              f"exceeds policy.maxRpoThresholdMinutes ({cfg.policy.max_rpo_threshold_minutes})")
         )
+    return p
+
+
+def _architecture_problems(cfg: StackConfig) -> list[Problem]:
+    """Keys that belong to the other architecture are refused, each with what to use instead."""
+    p: list[Problem] = []
+    if cfg.modernized:
+        if cfg.configuration_server is not None:
+            p.append((("configurationServer",), "...", "belongs to the classic architecture; a modernized stack "
+                      "uses replicationAppliances (or set architecture: classic)"))
+        if cfg.replication_appliances is None:
+            p.append((("replicationAppliances",), None, "is required for the modernized architecture (the replication "
+                      "appliances from Microsoft's OVF; `asrctl capacity` says how many)"))
+        if isinstance(cfg.registration, Registration):
+            p.append((("registration",), "...", "has the classic shape (processServerId, masterTargetId, "
+                      "protectableItems); a modernized stack's registration has fabricName, protectionContainerName, "
+                      "vmwareSiteId, appliances and discoveredMachines (`asrctl discover` prints it)"))
+    else:
+        if cfg.replication_appliances is not None:
+            p.append((("replicationAppliances",), "...", "belongs to the modernized architecture; a classic stack "
+                      "uses configurationServer (or set architecture: modernized)"))
+        if cfg.configuration_server is None:
+            p.append((("configurationServer",), None, "is required for the classic architecture"))
+        if isinstance(cfg.registration, ModernizedRegistration):
+            p.append((("registration",), "...", "has the modernized shape; a classic stack's registration has "
+                      "fabricName, protectionContainerName, processServerId, masterTargetId and protectableItems"))
+        for i, m in enumerate(cfg.machines):
+            if m.appliance is not None:
+                p.append((("machines", i, "appliance"), m.appliance, "applies to the modernized architecture only"))
     return p
 
 
