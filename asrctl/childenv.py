@@ -1,5 +1,5 @@
-"""The environment a child process (an action script, ansible-playbook, the Pulumi CLI reading one secret) gets:
-the parent's, minus every credential.
+"""The environment a child process that must hold no credential (an action script, ansible-playbook) gets:
+the parent's, minus every credential. (`pulumi config get` is the exception: it needs PULUMI_CONFIG_PASSPHRASE.)
 
 One implementation for every place asrctl starts a process, so "no secret in a child environment" is one rule to
 read and test. Removed: the variables named in :data:`CREDENTIAL_VARIABLES` (ARM/Azure/Pulumi/Temporal credentials
