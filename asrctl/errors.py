@@ -34,3 +34,16 @@ class RunPaused(AsrctlError):
     """A run is waiting for a manual approval: exit 3 (the message says how to resume)."""
 
     exit_code = EXIT_PAUSED
+
+    def __init__(self, message: str, record: object | None = None) -> None:
+        super().__init__(message)
+        self.record = record  # the run record (asrctl.recovery.records.RunRecord), for --json
+
+
+class RunInterrupted(AsrctlError):
+    """A signal stopped the run; it is recorded ``interrupted`` and resumable: exit 130 (SIGINT) or 143 (SIGTERM)."""
+
+    def __init__(self, message: str, exit_code: int = 130, record: object | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.record = record

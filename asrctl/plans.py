@@ -307,3 +307,25 @@ def load_plans_for_stack(stack: StackConfig, stack_name: str) -> list[Plan]:
         check_plan(plan, doc, stack, stack_name)
         plans.append(plan)
     return plans
+
+
+MULTI_VM_GROUP_NAME_MAX = 63  # ASR's limit on multiVmGroupName is not documented; recovery plan names allow 63
+
+
+def multi_vm_group_name(plan: str, group: str) -> str:
+    """The multi-VM consistency group of a plan group with two or more machines, and the name of the ASR recovery
+    plan that holds exactly its machines: ``<plan>-<group>``, shortened with a stable hash when too long. The Pulumi
+    program (phase 2) and the runbook engine both call this, so they always agree."""
+    name = f"{plan}-{group}"
+    if len(name) <= MULTI_VM_GROUP_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:MULTI_VM_GROUP_NAME_MAX - 9]}-{digest}"
+
+
+def multi_vm_groups(plans: list[Plan], stack: StackConfig) -> dict[str, str]:
+    """Machine → its multi-VM group, for stacks with ``replication.multiVmSync`` (plan groups of two or more)."""
+    if not stack.replication.multi_vm_sync:
+        return {}
+    return {m: multi_vm_group_name(p.name, g.name) for p in plans for g in p.groups if len(g.machines) >= 2
+            for m in g.machines}

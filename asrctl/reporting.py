@@ -21,24 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from asrctl.errors import BadInput
-from asrctl.plans import FAILOVER_OPERATIONS, OPERATIONS
+from asrctl.recovery.verdict import ASR_RTO_SLA_SECONDS, _times, evaluate, format_seconds
 
 FORMATS: tuple[str, ...] = ("html", "md", "json")
 _EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
 
-# REFERENCE.md §1: ASR publishes an RTO SLA of 2 hours per protected instance and no RPO SLA. The plan's own
-# targets decide the verdict; the SLA is shown beside them so an auditor can see how the drill compares.
-ASR_RTO_SLA_SECONDS = 2 * 3600
-
-RUN_STATUSES = ("running", "paused", "succeeded", "failed", "cancelled")
-READINESS_STATUSES = ("pass", "warn", "fail")
-CLOCKS = ("simulated", "wall")
-# Nested statuses are rendered even when unknown (a newer engine may add one): an auditor still gets a report,
-# just without a colour for that status. Run-level status and operation drive the verdict, so those are strict.
-MACHINE_STATUSES = ("pending", "running", "succeeded", "failed", "skipped", "cancelled")
-ACTION_STATUSES = ("pending", "running", "waiting", "waiting-approval", "succeeded", "failed", "skipped", "cancelled")
-# A manual action that has started but has no approval yet is what a paused run waits on.
-_WAITING = ("waiting", "waiting-approval", "running")
 
 # Environment variables that may hold secrets (DESIGN.md "Secrets"); their values are scrubbed from every string.
 _SECRET_ENV = ("ASRCTL_CS_PASSPHRASE", "ASRCTL_ARM_TOKEN", "ASRCTL_VCENTER_PASSWORD", "ASRCTL_VPN_SHARED_KEY",
@@ -71,16 +58,24 @@ def render_report(run: dict[str, Any], fmt: str, *, now: datetime | None = None)
     """
     if fmt not in FORMATS:
         raise BadInput(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    now = now or datetime.now(UTC)
     run = redact(run)
-    parsed = _validate(run)
-    evaluation = _evaluate(run, parsed)
+    record = _validate(run)
+    document = record.document()
+    evaluation = evaluate(record).details
+    evaluation["clock_statement"] = _clock_statement(record.clock)
     if fmt == "json":
-        # The contract fields unchanged (minus any earlier evaluation), plus the evaluation under one key.
-        document = {k: v for k, v in run.items() if k != "report"}
+        # The contract fields, plus the evaluation under one key.
         document["report"] = evaluation
         return json.dumps(document, indent=2, default=str) + "\n"
-    view = _view(_with_defaults(run), parsed, evaluation, now)
+    # "generated" is on the run's clock (one clock per report): never before the run's own last timestamp.
+    times = _times(document)
+    known = [t for t in times.values() if t is not None]
+    latest = max(known) if known else None
+    if now is None:
+        now = latest if record.clock == "simulated" and latest is not None else datetime.now(UTC)
+    elif latest is not None and now < latest:
+        now = latest
+    view = _view(document, times, evaluation, now)
     return _render_template(f"report.{fmt}.j2", view, html=(fmt == "html"))
 
 
@@ -137,379 +132,33 @@ def _mask_match(match: re.Match[str]) -> str:
     return f"Bearer {REDACTED}"
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Validation: a clear one-line error naming the key path, never a KeyError deep inside a template
-# ----------------------------------------------------------------------------------------------------------------
+def _validate(run: Any) -> Any:
+    """The run document as a typed record; a malformed one is one line naming the key path."""
+    from pydantic import ValidationError
 
+    from asrctl.recovery.records import RunRecord
 
-class _Invalid(Exception):
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-
-
-def _validate(run: Any) -> dict[str, Any]:
-    """Check the run dict and return its timestamps parsed, keyed by key path (``groups[0].started_at``)."""
     if not isinstance(run, dict):
         raise BadInput(f"run record must be a JSON object, got {type(run).__name__}")
     label = run.get("run_id") if isinstance(run.get("run_id"), str) else "record"
-    times: dict[str, datetime | None] = {}
     try:
-        for key in ("run_id", "plan", "operation", "status"):
-            _need(run, key, key, str)
-        _enum(run, "operation", "operation", OPERATIONS)
-        _enum(run, "status", "status", RUN_STATUSES)
-        for key in ("stack", "provider", "plan_sha256", "error"):
-            _opt(run, key, key, str)
-        _opt(run, "clock", "clock", str)
-        if run.get("clock") is not None:
-            _enum(run, "clock", "clock", CLOCKS)
-        _opt(run, "skip_readiness", "skip_readiness", bool)
-        for key in ("started_at", "finished_at"):
-            times[key] = _time(run, key, key)
-        _seconds(run, "rto_seconds", "rto_seconds")
-        targets = _opt(run, "targets", "targets", dict) or {}
-        for key in ("rto_seconds", "rpo_seconds"):
-            _seconds(targets, key, f"targets.{key}")
-        calls = _opt(run, "api_calls", "api_calls", dict) or {}
-        for key in ("reads", "writes"):
-            _seconds(calls, key, f"api_calls.{key}")
-        for i, check in enumerate(_opt(run, "readiness", "readiness", list) or []):
-            path = f"readiness[{i}]"
-            _obj(check, path)
-            _need(check, "name", f"{path}.name", str)
-            _need(check, "status", f"{path}.status", str)
-            _enum(check, "status", f"{path}.status", READINESS_STATUSES)
-            _opt(check, "reason", f"{path}.reason", str)
-            _opt(check, "machine", f"{path}.machine", str)
-        # Every stage the run executed (a drill: test failover, then its cleanup); groups[] is the main stage's.
-        for i, stage in enumerate(_opt(run, "stages", "stages", list) or []):
-            spath = f"stages[{i}]"
-            _obj(stage, spath)
-            _need(stage, "operation", f"{spath}.operation", str)
-            for key in ("status", "direction"):
-                _opt(stage, key, f"{spath}.{key}", str)
-            for key in ("started_at", "finished_at"):
-                times[f"{spath}.{key}"] = _time(stage, key, f"{spath}.{key}")
-        _opt(run, "options", "options", dict)
-        for g, group in enumerate(_need(run, "groups", "groups", list)):
-            gpath = f"groups[{g}]"
-            _obj(group, gpath)
-            _need(group, "name", f"{gpath}.name", str)
-            _opt(group, "status", f"{gpath}.status", str)
-            for key in ("started_at", "finished_at"):
-                times[f"{gpath}.{key}"] = _time(group, key, f"{gpath}.{key}")
-            for m, machine in enumerate(_opt(group, "machines", f"{gpath}.machines", list) or []):
-                mpath = f"{gpath}.machines[{m}]"
-                _obj(machine, mpath)
-                _need(machine, "name", f"{mpath}.name", str)
-                for key in ("status", "error", "recovery_name", "recovery_ip"):
-                    _opt(machine, key, f"{mpath}.{key}", str)
-                for key in ("started_at", "finished_at", "recovery_point_time"):
-                    times[f"{mpath}.{key}"] = _time(machine, key, f"{mpath}.{key}")
-                _seconds(machine, "rpo_seconds", f"{mpath}.rpo_seconds")
-                _seconds(machine, "attempts", f"{mpath}.attempts")
-            for a, action in enumerate(_opt(group, "actions", f"{gpath}.actions", list) or []):
-                apath = f"{gpath}.actions[{a}]"
-                _obj(action, apath)
-                for key in ("kind", "name"):
-                    _need(action, key, f"{apath}.{key}", str)
-                for key in ("phase", "status", "approved_by", "comment", "error", "output"):
-                    _opt(action, key, f"{apath}.{key}", str)
-                for key in ("started_at", "finished_at", "approved_at"):
-                    times[f"{apath}.{key}"] = _time(action, key, f"{apath}.{key}")
-    except _Invalid as exc:
-        raise BadInput(f"run {label}: {exc}") from None
-    return times
-
-
-def _obj(value: Any, path: str) -> None:
-    if not isinstance(value, dict):
-        raise _Invalid(path, f"must be an object, got {type(value).__name__}")
-
-
-def _need(obj: dict[str, Any], key: str, path: str, kind: type) -> Any:
-    if obj.get(key) is None:
-        raise _Invalid(path, "is missing; the run record is incomplete (re-export it with `asrctl runs show --json`)")
-    return _typed(obj[key], path, kind)
-
-
-def _opt(obj: dict[str, Any], key: str, path: str, kind: type) -> Any:
-    value = obj.get(key)
-    return None if value is None else _typed(value, path, kind)
-
-
-def _typed(value: Any, path: str, kind: type) -> Any:
-    # bool is an int in Python; a count or duration of True is a bug in the record, not a number.
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise _Invalid(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}, got {json.dumps(value, default=str)}")
-    return value
-
-
-_KIND_NAMES = {str: "a string", dict: "an object", list: "a list", bool: "true or false"}
-
-
-def _enum(obj: dict[str, Any], key: str, path: str, allowed: tuple[str, ...]) -> None:
-    if obj[key] not in allowed:
-        raise _Invalid(path, f"{obj[key]!r} is not one of {', '.join(allowed)}")
-
-
-def _seconds(obj: dict[str, Any], key: str, path: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or not math.isfinite(value):
-        raise _Invalid(path, f"must be a number of seconds >= 0, got {json.dumps(value, default=str)}")
-    return value
-
-
-def _time(obj: dict[str, Any], key: str, path: str) -> datetime | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Invalid(path, f"must be an ISO-8601 UTC timestamp string, got {json.dumps(value, default=str)}")
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Invalid(path, f"{value!r} is not an ISO-8601 timestamp (e.g. 2025-03-14T09:00:00Z)") from None
-    # The contract says UTC; a naive stamp is read as UTC rather than as the auditor's local time.
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-
-
-_RUN_KEYS = (
-    "stack", "provider", "started_at", "finished_at", "rto_seconds", "targets", "plan_sha256", "error",
-    "skip_readiness", "readiness", "clock", "api_calls", "command", "options", "stages",
-)  # fmt: skip
-_GROUP_KEYS = ("status", "started_at", "finished_at", "machines", "actions")
-_MACHINE_KEYS = (
-    "status", "started_at", "finished_at", "recovery_point_time", "rpo_seconds", "attempts", "error",
-    "recovery_name", "recovery_ip", "job_id",
-)  # fmt: skip
-_ACTION_KEYS = (
-    "phase",
-    "status",
-    "started_at",
-    "finished_at",
-    "approved_by",
-    "comment",
-    "approved_at",
-    "error",
-    "output",
-)
-_CHECK_KEYS = ("reason", "machine")
-
-
-def _with_defaults(run: dict[str, Any]) -> dict[str, Any]:
-    """A copy with every optional contract key present (null when absent), so templates never meet a missing key."""
-
-    def fill(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-        return {**dict.fromkeys(keys), **item}
-
-    out = fill(run, _RUN_KEYS)
-    out["readiness"] = [fill(c, _CHECK_KEYS) for c in out["readiness"] or []]
-    groups = []
-    for group in run["groups"]:
-        group = fill(group, _GROUP_KEYS)
-        group["machines"] = [fill(m, _MACHINE_KEYS) for m in group["machines"] or []]
-        group["actions"] = [fill(a, _ACTION_KEYS) for a in group["actions"] or []]
-        groups.append(group)
-    out["groups"] = groups
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Evaluation: the verdicts, shared by every format (JSON carries it under "report")
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _evaluate(run: dict[str, Any], times: dict[str, datetime | None]) -> dict[str, Any]:
-    targets = run.get("targets") or {}
-    rto_target = targets.get("rto_seconds")
-    rpo_target = targets.get("rpo_seconds")
-    is_failover = run["operation"] in FAILOVER_OPERATIONS
-    status = run["status"]
-
-    machines = []
-    for g, group in enumerate(run["groups"]):
-        for m, machine in enumerate(group.get("machines") or []):
-            path = f"groups[{g}].machines[{m}]"
-            started, finished = times[f"{path}.started_at"], times[f"{path}.finished_at"]
-            point = times[f"{path}.recovery_point_time"]
-            rpo = machine.get("rpo_seconds")
-            # The engine's figure is authoritative; derive it (failover start minus recovery point) only if absent.
-            if rpo is None and started and point:
-                rpo = max(0.0, (started - point).total_seconds())
-            duration = (finished - started).total_seconds() if started and finished else None
-            machines.append(
-                {
-                    "group": group["name"],
-                    "name": machine["name"],
-                    "status": machine.get("status"),
-                    "rpo_seconds": rpo,
-                    "rpo_verdict": _limit_verdict(rpo, rpo_target) if is_failover else "not-applicable",
-                    "failover_seconds": duration,
-                    "sla_verdict": _sla_verdict(duration) if is_failover else "not-applicable",
-                }
-            )
-
-    rto = run.get("rto_seconds")
-    measured_rpo = [m for m in machines if m["rpo_seconds"] is not None]
-    worst = max(measured_rpo, key=lambda m: m["rpo_seconds"], default=None)
-    # Only a machine that came up has a recovery time; a failed one's duration is time-to-failure.
-    timed = [m for m in machines if m["failover_seconds"] is not None and m["status"] == "succeeded"]
-    slowest = max(timed, key=lambda m: m["failover_seconds"], default=None)
-    if not is_failover:
-        rpo_verdict = "not-applicable"
-    elif any(m["rpo_verdict"] == "miss" for m in machines):
-        rpo_verdict = "miss"
-    elif rpo_target is None:
-        rpo_verdict = "no-target"
-    else:
-        rpo_verdict = "met" if measured_rpo else "not-measured"
-
-    readiness = run.get("readiness") or []
-    counts = {s: sum(1 for c in readiness if c["status"] == s) for s in READINESS_STATUSES}
-    readiness_verdict = (
-        "skipped"
-        if run.get("skip_readiness")
-        else "fail"
-        if counts["fail"]
-        else "warn"
-        if counts["warn"]
-        else "pass"
-        if readiness
-        else "not-run"
-    )
-
-    approvals, waiting, unapproved, failures = [], [], [], []
-    if run.get("error"):
-        failures.append({"where": "run", "name": run["run_id"], "reason": run["error"]})
-    for check in readiness:
-        if check["status"] == "fail":
-            where = f"readiness ({check['machine']})" if check.get("machine") else "readiness"
-            failures.append({"where": where, "name": check["name"], "reason": check.get("reason") or "failed"})
-    for g, group in enumerate(run["groups"]):
-        for machine in group.get("machines") or []:
-            if machine.get("status") == "failed":
-                reason = machine.get("error") or "failed (no reason recorded)"
-                failures.append({"where": f"group {group['name']}: machine", "name": machine["name"], "reason": reason})
-        for a, action in enumerate(group.get("actions") or []):
-            path = f"groups[{g}].actions[{a}]"
-            if action["kind"] == "manual":
-                entry = {
-                    "group": group["name"],
-                    "phase": action.get("phase"),
-                    "name": action["name"],
-                    "status": action.get("status"),
-                    "approved_by": action.get("approved_by"),
-                    "approved_at": _iso(times[f"{path}.approved_at"]),
-                    "comment": action.get("comment"),
-                    "waiting_since": _iso(times[f"{path}.started_at"]),
-                }
-                if action.get("approved_by") or action.get("approved_at"):
-                    approvals.append(entry)
-                elif action.get("status") in _WAITING and status in ("running", "paused"):
-                    waiting.append(entry)
-                elif action.get("status") in (*_WAITING, "failed", "cancelled"):
-                    # Asked for and never approved (timed out, or the run ended first): auditors must see it.
-                    unapproved.append({**entry, "reason": action.get("error") or f"the run {status} before approval"})
-            if action.get("status") == "failed":
-                reason = action.get("error") or "failed (no reason recorded)"
-                failures.append(
-                    {"where": f"group {group['name']}: {action['kind']}", "name": action["name"], "reason": reason}
-                )
-
-    reasons: list[str] = []
-    if status in ("running", "paused"):
-        verdict = "incomplete"
-        reasons.append(f"the run is {status}; verdicts cover only what has happened so far")
-        for entry in waiting:
-            reasons.append(f"waiting for approval of '{entry['name']}' (group {entry['group']})")
-    elif status in ("failed", "cancelled"):
-        verdict = "fail"
-        reasons.append(f"the run {status}" + (f": {run['error']}" if run.get("error") else ""))
-    else:
-        verdict = "pass"
-        # A record that claims success while steps never finished is not evidence of a recovery: say so.
-        unfinished = [
-            item["name"]
-            for group in run["groups"]
-            for item in [*(group.get("machines") or []), *(group.get("actions") or [])]
-            if item.get("status") in ("pending", "running", *_WAITING)
-        ]
-        if unfinished:
-            verdict = "incomplete"
-            reasons.append(
-                f"the run is recorded as succeeded but {len(unfinished)} step(s) never finished: {', '.join(unfinished)}"
-            )
-    rto_verdict = "not-applicable" if not is_failover else _limit_verdict(rto, rto_target)
-    if rto_verdict == "miss":
-        verdict = "fail" if verdict == "pass" else verdict
-        reasons.append(f"RTO {format_seconds(rto)} exceeds the target {format_seconds(rto_target)}")
-    if rpo_verdict == "miss":
-        verdict = "fail" if verdict == "pass" else verdict
-        missed = [m for m in machines if m["rpo_verdict"] == "miss"]
-        listed = ", ".join(f"{m['name']} {format_seconds(m['rpo_seconds'])}" for m in missed)
-        reasons.append(f"RPO target {format_seconds(rpo_target)} missed by {len(missed)} machine(s): {listed}")
-    if readiness_verdict == "fail":
-        verdict = "fail" if verdict == "pass" else verdict
-        reasons.append(f"{counts['fail']} readiness check(s) failed")
-
-    notes: list[str] = []
-    if run.get("skip_readiness"):
-        notes.append("readiness checks were skipped for this run")
-    if is_failover and rto_target is None and rpo_target is None:
-        notes.append("the plan sets no RTO/RPO targets, so only the run's own status decides the verdict")
-
-    clock = run.get("clock")
-    return {
-        "verdict": verdict,
-        "reasons": reasons,
-        "notes": notes,
-        "clock": clock,
-        "clock_statement": _clock_statement(clock),
-        "rto": {
-            "achieved_seconds": rto,
-            "target_seconds": rto_target,
-            "verdict": rto_verdict,
-            "asr_sla_seconds": ASR_RTO_SLA_SECONDS,
-            "slowest_machine": slowest["name"] if slowest else None,
-            "slowest_machine_seconds": slowest["failover_seconds"] if slowest else None,
-            "sla_verdict": _sla_verdict(slowest["failover_seconds"] if slowest else None)
-            if is_failover
-            else "not-applicable",
-        },
-        "rpo": {
-            "target_seconds": rpo_target,
-            "verdict": rpo_verdict,
-            "worst_machine": worst["name"] if worst else None,
-            "worst_seconds": worst["rpo_seconds"] if worst else None,
-            "machines": machines,
-        },
-        "readiness": {"skipped": bool(run.get("skip_readiness")), "verdict": readiness_verdict, **counts},
-        "approvals": approvals,
-        "waiting_for_approval": waiting,
-        "not_approved": unapproved,
-        "failures": failures,
-        "api_calls": {
-            "reads": (run.get("api_calls") or {}).get("reads"),
-            "writes": (run.get("api_calls") or {}).get("writes"),
-        },
-    }
-
-
-def _limit_verdict(value: float | None, limit: float | None) -> str:
-    if value is None:
-        return "not-measured"
-    if limit is None:
-        return "no-target"
-    return "met" if value <= limit else "miss"
-
-
-def _sla_verdict(seconds: float | None) -> str:
-    if seconds is None:
-        return "not-measured"
-    return "within" if seconds <= ASR_RTO_SLA_SECONDS else "beyond"
+        return RunRecord.model_validate({k: v for k, v in run.items() if k != "report"})
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        kind = err["type"]
+        if kind == "missing":
+            problem = "is missing; the run record is incomplete (re-export it with `asrctl runs show --json`)"
+        elif kind == "literal_error":
+            problem = f"{err['input']!r} is not one of {err['ctx']['expected']}"
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            problem = f"must be an object, got {json.dumps(err['input'], default=str)}"
+        elif kind.startswith(("float", "int")) and str(err["loc"][-1]).endswith("seconds"):
+            problem = f"must be a number of seconds >= 0, got {json.dumps(err['input'], default=str)}"
+        else:
+            problem = err["msg"].removeprefix("Value error, ")
+            problem = problem[:1].lower() + problem[1:]
+        raise BadInput(f"run {label}: {path}: {problem}") from None
 
 
 def _clock_statement(clock: str | None) -> str:
@@ -625,7 +274,10 @@ _TITLES = {
     "commit": "Commit",
     "reprotect": "Reprotect",
     "failback": "Failback",
+    "commit-failback": "Commit failback",
+    "cancel-failback": "Cancel failback",
     "reenable": "Re-enable replication",
+    "switch-provider": "Migration to the modernized architecture",
 }
 
 
@@ -723,25 +375,6 @@ def _tick_step(span: float) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 # Formatting helpers (also Jinja filters)
 # ----------------------------------------------------------------------------------------------------------------
-
-
-def format_seconds(seconds: float | None) -> str:
-    """``75`` → ``1m 15s``; ``3725`` → ``1h 02m 05s``; None → ``—``. Precise to the second, for evidence."""
-    if seconds is None:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    # Trailing zero parts are dropped so targets read as written in the plan ("30m", "2h").
-    if hours:
-        return f"{hours}h" + (f" {minutes:02d}m" if minutes or secs else "") + (f" {secs:02d}s" if secs else "")
-    if minutes:
-        return f"{minutes}m" + (f" {secs:02d}s" if secs else "")
-    return f"{secs}s"
-
-
-def _iso(stamp: datetime | None) -> str | None:
-    return None if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _format_time(value: str | None) -> str:

@@ -13,20 +13,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class Approval:
-    by: str
-    comment: str = ""
-    at: float = field(default_factory=time.time)  # wall clock: people approve in real time
+from asrctl.recovery.runtime import Approval
 
 
 class Approver(Protocol):
+    blocking: bool  # True when request() waits for a person (the local runtime then asks from a thread)
+
     def request(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None: ...
 
 
 class DeferApprover:
     """Nobody is at a terminal: pause the run durably."""
+
+    blocking = False
 
     def request(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None:
         return None
@@ -35,8 +34,11 @@ class DeferApprover:
 class AutoApprover:
     """``--auto-approve`` (demos, drills in CI): approved on the spot, recorded as by ``auto-approve``."""
 
+    blocking = False
+
     def request(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None:
-        return Approval(by="auto-approve", comment="approved automatically (--auto-approve)")
+        return Approval(by="auto-approve", comment="approved automatically (--auto-approve)", at=time.time(),
+                        immediate=True)
 
 
 @dataclass
@@ -48,14 +50,20 @@ class PreApproved:
     comment: str
     fallback: Approver = field(default_factory=DeferApprover)
 
+    @property
+    def blocking(self) -> bool:  # type: ignore[override]
+        return self.fallback.blocking
+
     def request(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None:
         if step_id == self.step_id:
-            return Approval(by=self.by, comment=self.comment)
+            return Approval(by=self.by, comment=self.comment, at=time.time())
         return self.fallback.request(step_id, instruction, timeout_seconds)
 
 
 class TtyApprover:
     """Ask on the terminal; an empty answer or the step's timeout leaves the run paused (resumable later)."""
+
+    blocking = True
 
     def request(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None:
         sys.stderr.write(f"\nMANUAL ACTION: {instruction}\nType 'yes' when done (Enter alone pauses the run): ")
@@ -65,8 +73,9 @@ class TtyApprover:
             return None
         sys.stderr.write("Comment (optional): ")
         sys.stderr.flush()
+        at = time.time()
         comment = (_read_line(300) or "").strip()
-        return Approval(by=getpass.getuser(), comment=comment)
+        return Approval(by=getpass.getuser(), comment=comment, at=at)
 
 
 def _read_line(timeout: float) -> str | None:

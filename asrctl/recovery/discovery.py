@@ -16,7 +16,7 @@ What is read (classic VMware → Azure, azure-mgmt-recoveryservicessiterecovery 
   machine whose ``vmName`` equals an item's ``friendlyName`` maps to that item's ``name`` (ASR's id for the VM).
 
 Nothing is written. The connection, credential handling and read retries are the Azure provider's
-(:class:`asrctl.recovery.azure_provider.AzureProvider`): ``ASRCTL_ARM_TOKEN`` / ``DefaultAzureCredential``,
+(:class:`asrctl.recovery.providers.azure.AzureProvider`): ``ASRCTL_ARM_TOKEN`` / ``DefaultAzureCredential``,
 ``ASRCTL_ARM_ENDPOINT``, no SDK retries.
 """
 
@@ -184,12 +184,18 @@ class _Discoverer:
         self.client = provider.site_recovery_client()
         self.result = Discovery(stack=stack, vault=self.ids.vault, machines=[m.name for m in cfg.machines])
 
+    def _read(self, method: str, fn: Any) -> Any:
+        """Reads are retried here like the engine retries them (providers send each request once)."""
+        from asrctl.recovery.retry import read_with_retries
+
+        return read_with_retries(lambda: self.provider.read(method, fn), self.provider.clock, method)
+
     def missing(self, key: str, reason: str) -> None:
         self.result.missing.append(Missing(key, reason))
 
     def run(self) -> Discovery:
         rg, vault = self.ids.resource_group, self.ids.vault
-        fabrics = self.provider.read("list_fabrics", lambda: list(self.client.replication_fabrics.list(rg, vault)))
+        fabrics = self._read("list_fabrics", lambda: list(self.client.replication_fabrics.list(rg, vault)))
         fabric = self.pick_fabric(fabrics)
         if fabric is None:
             for key in REQUIRED_KEYS[1:]:
@@ -198,7 +204,7 @@ class _Discoverer:
             return self.result
         self.result.values["fabricName"] = fabric.name
         self.servers(fabric)
-        containers = self.provider.read(
+        containers = self._read(
             "list_protection_containers",
             lambda: list(
                 self.client.replication_protection_containers.list_by_replication_fabrics(rg, vault, fabric.name)
@@ -209,7 +215,7 @@ class _Discoverer:
             self.missing("protectableItems", "not read: needs protectionContainerName")
         else:
             self.result.values["protectionContainerName"] = container
-            items = self.provider.read(
+            items = self._read(
                 "list_protectable_items",
                 lambda: list(
                     self.client.replication_protectable_items.list_by_replication_protection_containers(
@@ -437,7 +443,7 @@ def discover(cfg: StackConfig, stack: str, provider: Any = None) -> Discovery:
     is built from the environment (ASRCTL_ARM_TOKEN / DefaultAzureCredential, ASRCTL_ARM_ENDPOINT)."""
     own = provider is None
     if provider is None:
-        from asrctl.recovery.azure_provider import AzureProvider
+        from asrctl.recovery.providers.azure import AzureProvider
 
         provider = AzureProvider(cfg, stack, caller="asrctl discover")
     try:

@@ -1,18 +1,31 @@
-"""How a run looks on a terminal: progress lines on stderr while it runs, a summary table at the end."""
+"""How a run looks to a person: progress lines on stderr while it runs, the summary and the verdict at the end.
+
+Every timestamp shown is on the run's clock (simulated time for the simulator). On a terminal the summary is a
+table; in a pipe or a log it is plain rows, never wrapped or cut.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+
+from asrctl.cli.common import print_rows, say
+from asrctl.recovery.clock import seconds_between
+from asrctl.recovery.operations import OPERATIONS
+from asrctl.recovery.records import RunRecord
 
 _STYLE = {"succeeded": "green", "failed": "red", "skipped": "dim", "paused": "yellow", "cancelled": "yellow",
-          "running": "cyan", "waiting-approval": "yellow", "pending": "dim"}
+          "running": "cyan", "waiting-approval": "yellow", "pending": "dim", "interrupted": "yellow"}
+
+
+def _styled(status: str) -> str:
+    style = _STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
 
 
 class ProgressPrinter:
-    """The engine's ``on_event`` callback: one line per meaningful event, timestamped on the run's clock."""
+    """The runtime's ``emit`` sink: one line per meaningful event, timestamped on the run's clock."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -20,67 +33,63 @@ class ProgressPrinter:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         at = (event.get("at") or "")[11:19]
+        line = None
         if kind == "stage-started":
-            self.console.print(f"[bold]{at} ▶ {event['operation']}[/bold]")
+            line = f"[bold]{at} ▶ {event.get('title') or event['operation']}[/bold]"
         elif kind == "group-started":
-            self.console.print(f"{at}   group [bold]{event['group']}[/bold]")
+            line = f"{at}   group [bold]{event['group']}[/bold]"
         elif kind == "machine-started":
             retry = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
-            self.console.print(f"{at}     {event['machine']}: {event['operation']} started{retry}")
+            via = f" via recovery plan {event['recovery_plan']}" if event.get("recovery_plan") else ""
+            line = f"{at}     {event['machine']}: {event['operation']} started{via}{retry}"
         elif kind == "machine-finished":
-            style = _STYLE.get(event["status"], "")
             extra = f", RPO {event['rpo_seconds']:.0f}s" if event.get("rpo_seconds") is not None else ""
             extra += f" — {event['error']}" if event.get("error") else ""
-            self.console.print(f"{at}     {event['machine']}: [{style}]{event['status']}[/{style}]{extra}")
+            line = f"{at}     {event['machine']}: {_styled(event['status'])}{extra}"
         elif kind == "machine-skipped":
-            self.console.print(f"{at}     {event['machine']}: [dim]already {event['state']}, skipped[/dim]")
+            line = f"{at}     {event['machine']}: [dim]already {event['state']}, skipped[/dim]"
         elif kind == "action-started":
-            self.console.print(f"{at}     {event['phase']} {event['kind']}: {event['name']}")
+            line = f"{at}     {event['phase']} {event['kind']}: {event['name']}"
         elif kind == "paused":
-            self.console.print(f"{at}   [yellow]paused: {event['instruction']}[/yellow]")
+            line = f"{at}   [yellow]waiting for approval: {event['instruction']}[/yellow]"
         elif kind == "run-finished":
-            style = _STYLE.get(event["status"], "")
-            self.console.print(f"{at} [{style}]run {event['status']}[/{style}]"
-                               + (f": {event['error']}" if event.get("error") else ""))
+            line = f"{at} run {_styled(event['status'])}" + (f": {event['error']}" if event.get("error") else "")
+        if line is not None:
+            say(self.console, line)
 
 
 def _duration(start: str | None, end: str | None) -> str:
-    from asrctl.recovery.provider import from_iso
-
-    a, b = from_iso(start), from_iso(end)
-    if a is None or b is None:
+    seconds = seconds_between(start, end)
+    if seconds is None:
         return "-"
-    seconds = int((b - a).total_seconds())
-    return f"{seconds // 60}m{seconds % 60:02d}s"
+    whole = int(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
 
 
-def print_summary(console: Console, run: dict[str, Any]) -> None:
-    """The summary table, at least 140 columns wide even when stderr is not a terminal (CI logs)."""
-    wide = Console(file=console.file, highlight=False, width=max(console.width, 140))
-    wide.print(summary_table(run))
+def print_summary(console: Console, record: RunRecord) -> None:
+    """Every step of every stage, then the verdict as the last line."""
+    title = (f"run {record.run_id} — {record.command} of plan {record.plan} on {record.stack} "
+             f"({record.provider}, {record.clock} clock): {record.status}")
+    rows = []
+    for stage in record.stages:
+        for group in stage.groups:
+            for m in group.machines:
+                detail = m.error or (f"RPO {m.rpo_seconds:.0f}s" if m.rpo_seconds is not None else "")
+                moved = OPERATIONS[stage.operation].network is not None
+                detail += f" → {m.recovery_ip}" if moved and m.recovery_ip and not m.error and m.status == "succeeded" else ""
+                rows.append((stage.operation, group.name, m.name, _styled(m.status),
+                             _duration(m.started_at, m.finished_at), detail))
+            for a in group.actions:
+                detail = a.error or (f"approved by {a.approved_by}" if a.approved_by else "")
+                if a.wait_seconds:
+                    detail += f" after {a.wait_seconds:.0f}s"
+                rows.append((stage.operation, group.name, f"{a.phase} {a.kind}: {a.name}", _styled(a.status),
+                             _duration(a.started_at, a.finished_at), detail))
+    print_rows(console, ("stage", "group", "step", "status", "duration", "detail"), rows, title=title)
+    say(console, verdict_line(record))
 
 
-def summary_table(run: dict[str, Any]) -> Table:
-    rto = run.get("rto_seconds")
-    target = run["targets"].get("rto_seconds")
-    title = (f"run {run['run_id']} — {run['command']} of plan {run['plan']} on {run['stack']} "
-             f"({run['provider']}, {run['clock']} clock): {run['status']}")
-    if rto is not None:
-        title += f"; RTO {rto / 60:.1f} min" + (f" (target {target / 60:.0f} min)" if target else "")
-    table = Table(title=title, title_justify="left")
-    for col in ("stage", "group", "step", "status", "duration", "detail"):
-        table.add_column(col)
-    for stage in run["stages"]:
-        for group in stage["groups"]:
-            for m in group["machines"]:
-                detail = m["error"] or (f"RPO {m['rpo_seconds']:.0f}s" if m["rpo_seconds"] is not None else "")
-                detail += f" → {m['recovery_ip']}" if m["recovery_ip"] and not m["error"] else ""
-                style = _STYLE.get(m["status"], "")
-                table.add_row(stage["operation"], group["name"], m["name"], f"[{style}]{m['status']}[/{style}]",
-                              _duration(m["started_at"], m["finished_at"]), detail)
-            for a in group["actions"]:
-                detail = a["error"] or (f"approved by {a['approved_by']}" if a["approved_by"] else "")
-                style = _STYLE.get(a["status"], "")
-                table.add_row(stage["operation"], group["name"], f"{a['phase']} {a['kind']}: {a['name'][:50]}",
-                              f"[{style}]{a['status']}[/{style}]", _duration(a["started_at"], a["finished_at"]), detail)
-    return table
+def verdict_line(record: RunRecord) -> str:
+    from asrctl.recovery.verdict import evaluate
+
+    return evaluate(record).line(record)

@@ -1,14 +1,18 @@
-"""The durable write-ahead journal of recovery runs: ``$ASRCTL_HOME/journal.db`` (SQLite, WAL mode).
+"""The local runtime's durable write-ahead journal of recovery runs: ``$ASRCTL_HOME/journal.db`` (SQLite, WAL).
 
-Three tables:
+Tables:
 
-* ``runs``   one row per run: plan, stack, operation, options, status, the plan file's sha256, the owning pid.
+* ``meta``   the journal's identity (also written to ``journal.id`` beside it, so a journal that lost its runs —
+  emptied, truncated to zero, replaced — is reported as such instead of as "no runs yet").
+* ``runs``   one row per run: plan, stack, main operation, the :class:`~asrctl.recovery.records.RunSpec`, status.
 * ``steps``  the materialised state of every step (stage, group, machine operation, action) of a run.
-* ``events`` append-only: an ``intent`` row is committed BEFORE every side effect (provider call, script,
-  runbook) and a ``result`` row after it, in the same transaction as the step update. After a crash the engine
-  reads the last intent without a result and reconciles with the provider before sending anything again.
+* ``events`` append-only: an ``intent`` row is committed BEFORE every side effect (provider call, script, runbook)
+  and a ``result`` row after it, in the same transaction as the step update. After a crash the engine reads the
+  last intent without a result and reconciles with the provider before sending anything again.
 
-One active run per (plan, stack) is enforced by a partial unique index, so two processes cannot both start it.
+One active run per (plan, stack) is enforced by a partial unique index. Which process drives a run is not kept
+here but by an exclusive claim (:mod:`asrctl.recovery.claim`), which the operating system releases when the process
+dies. Every SQLite or file-system problem becomes one line naming the file and the fix (:class:`BadInput`, exit 2).
 """
 
 from __future__ import annotations
@@ -27,37 +31,47 @@ from typing import Any
 
 from asrctl.errors import BadInput
 from asrctl.project import state_home
+from asrctl.recovery.records import (
+    ACTIVE_RUN_STATUSES,
+    STEP_FIELDS,
+    RunRow,
+    RunSpec,
+    RunSummary,
+    StepRecord,
+)
 
-ACTIVE_STATUSES = ("pending", "running", "paused")
-TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_ACTIVE_SQL = ", ".join(f"'{s}'" for s in ACTIVE_RUN_STATUSES)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     plan TEXT NOT NULL,
     stack TEXT NOT NULL,
     operation TEXT NOT NULL,
+    command TEXT NOT NULL,
     provider TEXT NOT NULL,
+    engine TEXT NOT NULL DEFAULT 'local',
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
     started_at TEXT,
     finished_at TEXT,
     plan_path TEXT NOT NULL,
     plan_sha256 TEXT NOT NULL,
-    options TEXT NOT NULL DEFAULT '{}',
+    spec TEXT NOT NULL,
     error TEXT,
-    skip_readiness INTEGER NOT NULL DEFAULT 0,
     readiness TEXT NOT NULL DEFAULT '[]',
     clock TEXT NOT NULL DEFAULT 'wall',
     api_reads INTEGER NOT NULL DEFAULT 0,
     api_writes INTEGER NOT NULL DEFAULT 0,
-    targets TEXT NOT NULL DEFAULT '{}',
-    owner_pid INTEGER,
+    targets TEXT NOT NULL DEFAULT '{{}}',
+    rto_seconds REAL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     paused_step TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS one_active_run_per_plan ON runs(plan, stack)
-    WHERE status IN ('pending', 'running', 'paused');
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_run_per_plan ON runs(plan, stack) WHERE status IN ({_ACTIVE_SQL});
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs(created_at, run_id);
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL,
     step_id TEXT NOT NULL,
@@ -74,6 +88,7 @@ CREATE TABLE IF NOT EXISTS steps (
     started_at TEXT,
     finished_at TEXT,
     job_id TEXT,
+    job_token TEXT,
     request_id TEXT,
     error TEXT,
     recovery_point_time TEXT,
@@ -85,6 +100,7 @@ CREATE TABLE IF NOT EXISTS steps (
     recovery_name TEXT,
     recovery_ip TEXT,
     wall_started REAL,
+    wait_seconds REAL,
     PRIMARY KEY (run_id, step_id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -93,16 +109,12 @@ CREATE TABLE IF NOT EXISTS events (
     step_id TEXT,
     type TEXT NOT NULL,
     at TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{}'
+    data TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, seq);
 """
 
-_RUN_JSON = ("options", "readiness", "targets")
-STEP_FIELDS = (
-    "status", "attempts", "started_at", "finished_at", "job_id", "request_id", "error", "recovery_point_time",
-    "rpo_seconds", "approved_by", "approved_at", "comment", "output", "recovery_name", "recovery_ip", "wall_started",
-)
+_RUN_JSON = ("spec", "readiness", "targets")
 
 
 def journal_path() -> Path:
@@ -131,110 +143,202 @@ def _test_crash(boundary: str) -> None:
 _CRASH_COUNTS: dict[str, int] = {}
 
 
+def usable_state_home() -> Path:
+    """``$ASRCTL_HOME``, created if missing; BadInput (one line) when it cannot hold asrctl's state."""
+    home = state_home()
+    where = f"ASRCTL_HOME={home}" if os.environ.get("ASRCTL_HOME") else f"the state directory {home}"
+    if home.exists() and not home.is_dir():
+        raise BadInput(f"{where} is a file, not a directory; point ASRCTL_HOME at a directory (or remove the file)")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{where} cannot be created ({exc.strerror or exc}); point ASRCTL_HOME at a writable "
+                       f"directory") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise BadInput(f"{where} is not writable; fix its permissions or point ASRCTL_HOME at a writable directory")
+    return home
+
+
+def _db_problem(path: Path, exc: BaseException) -> BadInput:
+    """One line for what SQLite or the file system said about the journal, naming the file and the fix."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        fix = "it is read-only: give your user write access to it and its directory, or point ASRCTL_HOME elsewhere"
+    elif "disk is full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
+        fix = "the disk is full: free space on it and resume the run (`asrctl runs list` shows its id)"
+    elif "malformed" in text or "not a database" in text or "file is encrypted" in text or "corrupt" in text:
+        fix = (f"it is damaged ({exc}): restore it from a backup, or move it aside (mv {path} {path}.damaged) to "
+               "start a new journal; runs recorded in it cannot be resumed without it")
+    elif "unable to open" in text:
+        fix = f"it cannot be opened ({exc}): check that {path.parent} exists and is writable"
+    elif "locked" in text or "busy" in text:
+        fix = "another asrctl process holds it locked for too long; wait for it and try again"
+    else:
+        fix = f"SQLite reported: {exc}"
+    return BadInput(f"{path}: {fix}")
+
+
 class Journal:
     """Thread-safe access to the journal database (one connection, one lock: writes are tiny)."""
 
     def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            usable_state_home()
         self.path = path or journal_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed intent must survive power loss, not only a process kill.
-        self._db.execute("PRAGMA synchronous=FULL")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                self._db.execute(statement)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise BadInput(f"{self.path}: is a directory, not a journal file; move it aside")
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed intent must survive power loss, not only a process kill.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except BadInput:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise _db_problem(self.path, exc) from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "runs" in tables and version < SCHEMA_VERSION:
+            raise BadInput(
+                f"{self.path}: written by an older asrctl (journal schema {version}, this one reads {SCHEMA_VERSION}); "
+                f"move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
+            )
+        if version > SCHEMA_VERSION:
+            raise BadInput(f"{self.path}: written by a newer asrctl (journal schema {version}); upgrade asrctl")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        marker = self.path.with_name(self.path.stem + ".id")
+        row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
+        if row is None:
+            if marker.is_file():
+                raise BadInput(
+                    f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names journal "
+                    f"{marker.read_text().strip()}): restore it from a backup, or remove {marker} to start a new "
+                    "journal knowingly"
+                )
+            journal_id = secrets.token_hex(8)
+            self._db.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+            marker.write_text(journal_id + "\n", encoding="utf-8")
+        elif not marker.is_file():
+            marker.write_text(row[0] + "\n", encoding="utf-8")
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError:
                 raise
-            self._db.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                raise _db_problem(self.path, exc) from None
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except (sqlite3.Error, OSError) as exc:
+                raise _db_problem(self.path, exc) from None
 
     # -- runs ------------------------------------------------------------------------------------------------------
-    def create_run(self, **fields: Any) -> str:
-        """Insert a run as ``running``; refuses (BadInput) when the plan already has an active run on the stack."""
-        fields = dict(fields)
-        run_id = fields.setdefault("run_id", new_run_id(fields["plan"]))
-        fields.setdefault("status", "running")
-        fields.setdefault("created_at", _now_iso())
-        fields.setdefault("owner_pid", os.getpid())
-        for key in _RUN_JSON:
-            if key in fields:
-                fields[key] = json.dumps(fields[key], default=str)
+    def create_run(self, *, run_id: str, plan: str, stack: str, spec: RunSpec, provider: str, plan_path: str,
+                   plan_sha256: str, clock: str, targets: dict[str, Any], readiness: list[dict[str, Any]],
+                   status: str = "pending") -> str:
+        """Insert a run; refuses (BadInput) when the plan already has an active run on the stack."""
+        fields = {
+            "run_id": run_id, "plan": plan, "stack": stack, "operation": spec.main_operation,
+            "command": spec.command, "provider": provider, "engine": spec.engine, "status": status,
+            "created_at": _now_iso(), "plan_path": plan_path, "plan_sha256": plan_sha256,
+            "spec": spec.model_dump_json(), "clock": clock, "targets": json.dumps(targets),
+            "readiness": json.dumps(readiness, default=str),
+        }
         columns = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         try:
             with self._tx() as db:
                 db.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(fields.values()))
-                self._event(db, run_id, None, "created", {"operation": fields["operation"]})
+                self._event(db, run_id, None, "created", {"command": spec.command, "operation": spec.main_operation})
         except sqlite3.IntegrityError:
-            active = self.active_run(fields["plan"], fields["stack"])
+            active = self.active_run(plan, stack)
             if active is None:  # finished between the insert and the lookup: tell the user to retry
-                raise BadInput(f"plan {fields['plan']}: another run just finished; try again") from None
-            raise BadInput(
-                f"plan {fields['plan']} on stack {fields['stack']} already has an active run {active['run_id']} "
-                f"({active['status']}); resume it with `asrctl runs resume {active['run_id']}` or cancel it with "
-                f"`asrctl runs cancel {active['run_id']}`"
-            ) from None
+                raise BadInput(f"plan {plan}: another run just finished; try again") from None
+            raise BadInput(active_run_message(active)) from None
         return run_id
 
-    def active_run(self, plan: str, stack: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM runs WHERE plan=? AND stack=? AND status IN ('pending','running','paused')", (plan, stack)
-            ).fetchone()
-        return self._run_dict(row) if row else None
+    def active_run(self, plan: str, stack: str) -> RunRow | None:
+        rows = self._query(f"SELECT * FROM runs WHERE plan=? AND stack=? AND status IN ({_ACTIVE_SQL})", (plan, stack))
+        return self._run(rows[0]) if rows else None
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        if row is None:
+    def get_run(self, run_id: str) -> RunRow:
+        rows = self._query("SELECT * FROM runs WHERE run_id=?", (run_id,))
+        if not rows:
             raise BadInput(f"run {run_id!r}: no such run in {self.path}; list runs with `asrctl runs list`")
-        return self._run_dict(row)
+        return self._run(rows[0])
 
-    def list_runs(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
-        return [self._run_dict(r) for r in rows]
+    def summaries(self, *, limit: int | None = None, plan: str | None = None,
+                  status: str | None = None) -> list[RunSummary]:
+        """Newest last, without reading any step: what ``asrctl runs list`` prints."""
+        where, params = [], []
+        if plan:
+            where.append("plan=?")
+            params.append(plan)
+        if status:
+            where.append("status=?")
+            params.append(status)
+        sql = ("SELECT run_id, plan, stack, command, operation, provider, engine, status, started_at, finished_at, "
+               "rto_seconds, error FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
+               + " ORDER BY created_at DESC, run_id DESC")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._query(sql, tuple(params))
+        return [RunSummary(**dict(r)) for r in reversed(rows)]
 
-    def update_run(self, run_id: str, event: str | None = None, data: dict[str, Any] | None = None, **fields: Any) -> None:
+    def run_ids(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT run_id FROM runs ORDER BY created_at, run_id")]
+
+    def update_run(self, run_id: str, event: str | None = None, data: dict[str, Any] | None = None,
+                   **fields: Any) -> None:
         for key in _RUN_JSON:
-            if key in fields:
-                fields[key] = json.dumps(fields[key], default=str)
+            if key in fields and not isinstance(fields[key], str):
+                value = fields[key]
+                fields[key] = value.model_dump_json() if isinstance(value, RunSpec) else json.dumps(value, default=str)
         with self._tx() as db:
             if fields:
                 sets = ", ".join(f"{k}=?" for k in fields)
                 db.execute(f"UPDATE runs SET {sets} WHERE run_id=?", (*fields.values(), run_id))
             if event:
-                self._event(db, run_id, None, event, data or {k: v for k, v in fields.items() if k != "options"})
-
-    def claim(self, run_id: str, pid: int) -> None:
-        """Make ``pid`` the owner of a run (resume): the run's status becomes running."""
-        self.update_run(run_id, "resumed", {"pid": pid}, owner_pid=pid, status="running", finished_at=None)
+                self._event(db, run_id, None, event, data if data is not None else
+                            {k: v for k, v in fields.items() if k not in _RUN_JSON})
 
     @staticmethod
-    def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    def _run(row: sqlite3.Row) -> RunRow:
         run = dict(row)
-        for key in _RUN_JSON:
-            run[key] = json.loads(run[key]) if run[key] else ({} if key != "readiness" else [])
-        run["skip_readiness"] = bool(run["skip_readiness"])
+        run["spec"] = RunSpec.model_validate_json(run["spec"])
+        run["readiness"] = json.loads(run["readiness"] or "[]")
+        run["targets"] = json.loads(run["targets"] or "{}")
         run["cancel_requested"] = bool(run["cancel_requested"])
-        return run
+        return RunRow.model_validate(run)
 
     # -- steps -----------------------------------------------------------------------------------------------------
-    def ensure_step(self, run_id: str, step_id: str, **identity: Any) -> dict[str, Any]:
+    def ensure_step(self, run_id: str, step_id: str, **identity: Any) -> StepRecord:
         """Create the step row the first time a run reaches it; return its current state."""
         with self._tx() as db:
             row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
@@ -246,21 +350,18 @@ class Journal:
                     tuple(fields.values()),
                 )
                 row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
-        return dict(row)
+        return StepRecord.model_validate(dict(row))
 
-    def step(self, run_id: str, step_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
-        return dict(row) if row else None
+    def step(self, run_id: str, step_id: str) -> StepRecord | None:
+        rows = self._query("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id))
+        return StepRecord.model_validate(dict(rows[0])) if rows else None
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY seq", (run_id,)).fetchall()
-        return [dict(r) for r in rows]
+    def steps(self, run_id: str) -> list[StepRecord]:
+        return [StepRecord.model_validate(dict(r))
+                for r in self._query("SELECT * FROM steps WHERE run_id=? ORDER BY seq", (run_id,))]
 
-    def update_step(
-        self, run_id: str, step_id: str, event: str | None = None, data: dict[str, Any] | None = None, **fields: Any
-    ) -> None:
+    def update_step(self, run_id: str, step_id: str, event: str | None = None, data: dict[str, Any] | None = None,
+                    **fields: Any) -> None:
         unknown = set(fields) - set(STEP_FIELDS)
         if unknown:
             raise ValueError(f"unknown step fields {sorted(unknown)}")
@@ -282,9 +383,16 @@ class Journal:
         self.update_step(run_id, step_id, "result", data, **fields)
         _test_crash("result")
 
+    def record_job(self, run_id: str, request_id: str, job_id: str, token: str | None) -> None:
+        """A provider reported the job a request created (before the call returned): keep it with its steps."""
+        with self._tx() as db:
+            db.execute("UPDATE steps SET job_id=?, job_token=? WHERE run_id=? AND request_id=? AND job_id IS NULL",
+                       (job_id, token, run_id, request_id))
+            self._event(db, run_id, None, "job-started", {"request_id": request_id, "job_id": job_id})
+        _test_crash("job")
+
     def events(self, run_id: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM events WHERE run_id=? ORDER BY seq", (run_id,)).fetchall()
+        rows = self._query("SELECT * FROM events WHERE run_id=? ORDER BY seq", (run_id,))
         return [{**dict(r), "data": json.loads(r["data"])} for r in rows]
 
     @staticmethod
@@ -295,17 +403,12 @@ class Journal:
         )
 
 
+def active_run_message(active: RunRow) -> str:
+    return (
+        f"plan {active.plan} on stack {active.stack} already has an active run {active.run_id} ({active.status}); "
+        f"resume it with `asrctl runs resume {active.run_id}` or cancel it with `asrctl runs cancel {active.run_id}`"
+    )
+
+
 def _now_iso() -> str:
     return datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,64 +1,49 @@
-"""Pre-flight readiness checks for a recovery plan operation, through the provider protocol's reads only.
+"""Readiness: the one pre-flight of every recovery command, through the provider protocol's reads only.
 
-The same checks run against the simulator and against Azure (``AzureProvider``): ``drill`` and ``failover`` call
-:func:`run_readiness` first (``--skip-readiness`` overrides) and ``asrctl readiness`` prints the report.
+Two kinds of checks, reported together (``asrctl readiness``; every recovery command runs them first):
 
-What is checked, and why
-------------------------
-Per machine of the plan:
+* **State checks** — would ASR accept the command at all? Every machine is a replicated item the backend knows,
+  has no job running, and is in a state one of the command's stages starts from
+  (:data:`asrctl.recovery.operations.COMMANDS`, :data:`~asrctl.recovery.operations.OPERATIONS`); the failback path
+  exists for stages that need it; the test network exists for a test failover. A command whose state checks fail is
+  refused with exit 2 **before a run is recorded** (:func:`refusal`): nothing is sent, no failed run is left.
+  A single-stage command finds machines already where it leads (``commit`` twice): those are skipped by the run,
+  and when every machine is already there the command is refused as having nothing to do.
+* **Replication checks** — only for operations that recover from replicated data (test failover, failovers,
+  failback): replication health, RPO against the policy threshold and the plan's target, Mobility agent heartbeat,
+  recovery points (of the kind ``--recovery-point`` asks for on every machine), a recent app-consistent point for
+  database groups. For an **unplanned** failover the source site may be down, so stale RPO/heartbeat only warn.
+  These fail a run (exit 1) with the reasons recorded, unless ``--skip-readiness``.
 
-* ``protected-item`` — the machine is a replicated item the backend knows (fail otherwise).
-* ``state`` — its state allows the operation (ASR's transitions, :data:`provider.TRANSITIONS`).
-* ``test-failover-cleaned`` — no test failover is left uncleaned: ASR refuses a failover while a test VM exists,
-  and a forgotten drill VM in the isolated network costs money.
-* ``no-running-job`` — no other job is running on the item (ASR would reject the operation).
-* ``replication-health`` / ``rpo`` / ``heartbeat`` / ``recovery-point`` — only for operations that recover from
-  replicated data (test failover, planned and unplanned failover, failback). RPO is compared with the stack's
-  replication policy threshold (``replication.rpoThresholdMinutes``) and, as a warning, with the plan's
-  ``targets.rpo``. The Mobility agent heartbeat must be younger than :data:`HEARTBEAT_MAX_AGE_SECONDS`.
-  For an **unplanned** failover the source site may be down, so stale RPO/heartbeat only warn: the disaster
-  decides, not the check.
-* ``recovery-point-type`` — a failover to ``--recovery-point latest-app-consistent`` / ``latest-crash-consistent``
-  needs a point of that kind on **every** machine (ASR's per-item failover names one; without it the machine would be
-  refused mid-run, after earlier groups had already failed over). An app-consistent point is then also held to the
-  age rule below for every machine.
-* ``app-consistent-point`` — required for machines in a *database group* (group name ``db``/``database``/``sql``
-  or containing one of these as a dash-separated word): databases need a VSS/application-consistent point to
-  recover without crash recovery. "Recent" means younger than twice the policy's app-consistent frequency (one
-  missed snapshot tolerated).
-
-Plan-wide:
-
-* ``test-network`` (test failover) — the isolated test VNet exists.
-* ``failback-infrastructure`` (reprotect, failback) — the stack enables failback and the backend sees the
-  temporary Azure process server and the master target.
+Check names: ``protected-item``, ``no-running-job``, ``state``, ``test-failover-cleaned``, ``test-network``,
+``failback-infrastructure``, ``replication-health``, ``rpo``, ``rpo-target``, ``heartbeat``, ``recovery-point``,
+``recovery-point-type``, ``app-consistent-point``.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
-from asrctl.plans import OPERATIONS, Plan
-from asrctl.recovery.provider import (
-    FAILBACK_OPERATIONS,
-    RECOVERY_POINT_TYPES,
-    TRANSITIONS,
-    MachineStatus,
-    RecoveryProvider,
-)
+from asrctl.plans import Plan
+from asrctl.recovery.operations import COMMANDS, OPERATIONS, RECOVERY_POINT_TYPES, Command
+from asrctl.recovery.providers.protocol import MachineStatus, RecoveryProvider
+from asrctl.recovery.retry import read_with_retries
 
 CheckStatus = Literal["pass", "warn", "fail"]
+STATE_CHECKS = ("protected-item", "no-running-job", "state", "test-failover-cleaned", "test-network",
+                "failback-infrastructure")
 
 # ASR raises its "no heartbeat from the Mobility service" health error after about 15 minutes of silence.
 HEARTBEAT_MAX_AGE_SECONDS = 15 * 60
-# Operations that recover a VM from replicated data: their outcome depends on replication health and RPO.
-RECOVERING_OPERATIONS = ("test-failover", "planned-failover", "unplanned-failover", "failback")
 DATABASE_GROUP_RE = re.compile(r"(^|-)(db|database|databases|sql)(-|$)")
+# The recovery point kind (MachineStatus.recovery_points key) each --recovery-point choice fails over to.
+POINT_KIND_REQUIRED = {"latest-app-consistent": "app-consistent", "latest-crash-consistent": "crash-consistent"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +52,7 @@ class ReadinessCheck:
     status: CheckStatus
     reason: str
     machine: str | None = None
+    advice: str | None = None  # what to do about a failure (the same for every machine failing it this way)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "reason": self.reason, "machine": self.machine}
@@ -78,11 +64,13 @@ class ReadinessReport:
     stack: str
     operation: str
     provider: str
+    command: str = ""
     checks: list[ReadinessCheck] = field(default_factory=list)
+    already_done: list[str] = field(default_factory=list)  # machines already where a single-stage command leads
 
     @property
     def ok(self) -> bool:
-        return not any(c.status == "fail" for c in self.checks)
+        return not self.failures
 
     @property
     def failures(self) -> list[ReadinessCheck]:
@@ -92,24 +80,45 @@ class ReadinessReport:
     def warnings(self) -> list[ReadinessCheck]:
         return [c for c in self.checks if c.status == "warn"]
 
-    def summary(self) -> str:
-        """One line for logs and error messages, e.g. ``2 failed, 1 warning: erp-sql01 rpo: ...``."""
-        if self.ok and not self.warnings:
+    @property
+    def state_failures(self) -> list[ReadinessCheck]:
+        return [c for c in self.failures if c.name in STATE_CHECKS]
+
+    def grouped(self, checks: list[ReadinessCheck]) -> list[tuple[str, str, list[str], str | None]]:
+        """(check, reason, machines, advice): each distinct problem once, its machines listed once."""
+        groups: OrderedDict[tuple[str, str, str | None], list[str]] = OrderedDict()
+        for c in checks:
+            key = (c.name, _generic(c.reason, c.machine), c.advice)
+            groups.setdefault(key, [])
+            if c.machine:
+                groups[key].append(c.machine)
+        return [(name, reason, machines, advice) for (name, reason, advice), machines in groups.items()]
+
+    def summary(self, checks: list[ReadinessCheck] | None = None) -> str:
+        """One line: each problem once, with its machines and the advice that matches its cause."""
+        chosen = checks if checks is not None else (self.failures or self.warnings)
+        if not chosen:
             return f"all {len(self.checks)} readiness checks passed"
-        first = (self.failures or self.warnings)[0]
-        who = f"{first.machine} " if first.machine else ""
-        return f"{len(self.failures)} failed, {len(self.warnings)} warning(s); first: {who}{first.name}: {first.reason}"
+        parts = []
+        for name, reason, machines, advice in self.grouped(chosen):
+            who = ", ".join(machines) if machines else name
+            parts.append(f"{who}: {reason}" + (f" — {advice}" if advice else ""))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "plan": self.plan,
-            "stack": self.stack,
-            "operation": self.operation,
-            "provider": self.provider,
-            "ok": self.ok,
+            "plan": self.plan, "stack": self.stack, "operation": self.operation, "command": self.command,
+            "provider": self.provider, "ok": self.ok,
             "counts": {s: sum(c.status == s for c in self.checks) for s in ("pass", "warn", "fail")},
             "checks": [c.to_dict() for c in self.checks],
+            "problems": [{"check": name, "reason": reason, "machines": machines, "advice": advice}
+                         for name, reason, machines, advice in self.grouped(self.failures)],
+            "already_done": self.already_done,
         }
+
+
+def _generic(reason: str, machine: str | None) -> str:
+    return reason.replace(machine, "the machine") if machine else reason
 
 
 def is_database_group(group_name: str) -> bool:
@@ -118,6 +127,157 @@ def is_database_group(group_name: str) -> bool:
 
 def machines_needing_app_consistency(plan: Plan) -> set[str]:
     return {m for g in plan.groups if is_database_group(g.name) for m in g.machines}
+
+
+def command_for_operation(operation: str) -> Command:
+    """``asrctl readiness --operation OP`` checks the single-stage command of that operation."""
+    return Command(operation, (operation,), readiness=OPERATIONS[operation].recovers_data)
+
+
+def transition_problem(machine: str, state: str, operation: str, architecture: str, plan: str, stack: str,
+                       changed: bool = False) -> str:
+    """Why ``operation`` cannot start from ``state``, and what to do (ASR's rules, operations table)."""
+    op = OPERATIONS[operation]
+    needs = " or ".join(op.allowed_from(architecture)) or "a state it does not have"  # type: ignore[arg-type]
+    hint = {
+        "test-failed-over": f"a test failover is still up (not cleaned up); run `asrctl cleanup {plan} --stack "
+                            f"{stack}` first",
+    }.get(state)
+    if hint is None:
+        hint = {
+            "cleanup-test-failover": "there is no test failover to clean up",
+            "commit": "commit needs a completed failover (asrctl failover)",
+            "reprotect": "reprotect needs the failover committed (asrctl commit)" if architecture == "classic"
+            else "reprotect needs a completed failover (asrctl failover)",
+            "failback": "failback needs the machine reprotected to on-premises first (asrctl reprotect)",
+            "commit-failback": "there is no failback waiting to be committed",
+            "cancel-failback": "there is no failback waiting to be committed or cancelled",
+            "reenable": "re-enabling replication needs a committed failback",
+            "switch-provider": "only machines replicating on the classic architecture can be moved",
+        }.get(operation, f"{operation} needs the machine protected (replicating to Azure)")
+    text = f"{machine} is {state}, and {op.title.lower()} needs {needs}: {hint}"
+    if changed:
+        text += " (its state changed outside this run; check it in the vault or `asrctl sim show`)"
+    return text
+
+
+def run_readiness(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider: RecoveryProvider,
+                  operation: str | None = None, recovery_point: str = "latest", *,
+                  command: Command | None = None, replication_checks: bool = True) -> ReadinessReport:
+    """Check that ``command`` (or the single ``operation``) can run on every machine of ``plan`` now; reads only."""
+    if command is None:
+        if operation not in OPERATIONS:
+            raise BadInput(f"operation {operation!r} is not one of {', '.join(OPERATIONS)}")
+        command = command_for_operation(operation)
+    if recovery_point not in RECOVERY_POINT_TYPES:
+        raise BadInput(f"--recovery-point {recovery_point!r}: choose one of {', '.join(RECOVERY_POINT_TYPES)}")
+    first = command.stages[0]
+    report = ReadinessReport(plan=plan.name, stack=stack_name, operation=command.main_operation,
+                             provider=provider.name, command=command.name)
+    add = report.checks.append
+    clock = provider.clock
+    statuses = read_with_retries(lambda: provider.describe_machines(list(plan.machines)), clock, "describe_machines")
+    env = read_with_retries(provider.describe_environment, clock, "describe_environment")
+    arch_default = stack_cfg.architecture
+    final_target = OPERATIONS[command.stages[-1]].target
+    starts: dict[str, str] = {}  # machine → the stage operation it will start with
+    for name in plan.machines:
+        st = statuses.get(name)
+        if st is None:
+            add(ReadinessCheck("protected-item", "fail", f"not a replicated item of the {provider.name} backend",
+                               name, advice="enable replication for it first (phase 2 of the stack)"))
+            continue
+        add(ReadinessCheck("protected-item", "pass", f"found ({st.protection_state})", name))
+        if st.current_job is not None:
+            add(ReadinessCheck("no-running-job", "fail", f"a {st.current_job.operation} job is still running on it",
+                               name, advice="wait for it to finish (or `asrctl runs resume` the run that started it)"))
+            continue
+        arch = st.architecture or arch_default
+        stage = next((s for s in command.stages if st.state in OPERATIONS[s].allowed_from(arch)), None)  # type: ignore[arg-type]
+        if stage is not None:
+            starts[name] = stage
+            if stage == first:
+                add(ReadinessCheck("state", "pass", f"{st.state} allows {OPERATIONS[first].title.lower()}", name))
+            else:
+                add(ReadinessCheck("state", "pass", f"{st.state}: joins at {OPERATIONS[stage].title.lower()}", name))
+        elif len(command.stages) == 1 and st.state == final_target:
+            report.already_done.append(name)
+            add(ReadinessCheck("state", "pass", f"already {st.state}; the run skips it", name))
+        elif st.state == "test-failed-over":
+            add(ReadinessCheck("test-failover-cleaned", "fail", "a test failover is not cleaned up", name,
+                               advice=f"run `asrctl cleanup {plan.name} --stack {stack_name}` first"))
+        else:
+            add(ReadinessCheck("state", "fail", _state_reason(st.state, command, arch), name,
+                               advice=_state_advice(st.state, command, plan.name, stack_name)))
+    if plan.machines and len(report.already_done) == len(plan.machines):
+        add(ReadinessCheck("state", "fail", f"every machine is already {final_target}: there is nothing to "
+                           f"{command.name.split('-')[0]}", advice="nothing to do; `asrctl runs list` shows the run "
+                           "that did it"))
+    earliest = min((command.stages.index(s) for s in starts.values()), default=0)
+    if any(OPERATIONS[s].needs_failback for s in command.stages[earliest:]):
+        reason = _failback_problem(stack_cfg, stack_name, env.failback_ready, env.problems)
+        add(ReadinessCheck("failback-infrastructure", "fail" if reason else "pass",
+                           reason or "the failback path is registered", advice=_failback_advice(stack_cfg, stack_name)
+                           if reason else None))
+    if "test-failover" in command.stages:
+        if env.test_network_present:
+            add(ReadinessCheck("test-network", "pass", "the isolated test-failover network exists"))
+        else:
+            add(ReadinessCheck("test-network", "fail", "the isolated test-failover network is missing",
+                               advice=f"run `pulumi up --stack {stack_name}` to create it"))
+    if replication_checks and command.readiness:
+        _replication_checks(report, plan, stack_cfg, provider, statuses, starts, command, recovery_point)
+    return report
+
+
+def _state_reason(state: str, command: Command, arch: str) -> str:
+    needs = sorted({s for stage in command.stages for s in OPERATIONS[stage].allowed_from(arch)})  # type: ignore[arg-type]
+    return f"{state}, and {command.name.split('-')[0]} needs {' or '.join(needs)}"
+
+
+def _state_advice(state: str, command: Command, plan: str, stack: str) -> str:
+    first = command.stages[0]
+    if state == "protected":
+        if first in ("commit", "reprotect"):
+            return f"it has not failed over; fail over first (`asrctl failover {plan} --stack {stack} --planned`)"
+        if command.name.startswith("failback"):
+            return "it runs on-premises (never failed over, or already failed back): there is nothing to fail back"
+        if first == "cleanup-test-failover":
+            return "there is no test failover to clean up"
+    if state in ("failed-over", "committed", "reprotected", "failback-pending", "failed-back"):
+        step = {"failed-over": f"commit it (`asrctl commit {plan} --stack {stack}`)",
+                "committed": f"reprotect it (`asrctl reprotect {plan} --stack {stack}`) or fail back",
+                "reprotected": f"fail it back (`asrctl failback {plan} --stack {stack}`)",
+                "failback-pending": f"finish the failback (`asrctl failback {plan} --stack {stack}`) or cancel it "
+                                    f"(`asrctl failback {plan} --stack {stack} --cancel`)",
+                "failed-back": f"re-enable replication (`asrctl failback {plan} --stack {stack}`)"}[state]
+        return f"it is on the other side already; next step: {step}"
+    return f"check the machines with `asrctl readiness {plan} --stack {stack}`"
+
+
+def _failback_problem(cfg: StackConfig, stack_name: str, ready: bool, problems: tuple[str, ...]) -> str | None:
+    if not cfg.failback.enabled:
+        return f"stack {stack_name} does not enable failback (vmware-azure-dr:failback.enabled: false)"
+    if not ready:
+        return "; ".join(problems) or "the backend does not see the failback path registered"
+    return None
+
+
+def _failback_advice(cfg: StackConfig, stack_name: str) -> str:
+    if cfg.modernized:
+        return (f"enable failback in stacks/Pulumi.{stack_name}.yaml, run `pulumi up`, and register a reprotect-"
+                "capable appliance (its reprotectAgentId in registration.appliances)")
+    return (f"enable failback in stacks/Pulumi.{stack_name}.yaml and run `pulumi up` to build the temporary process "
+            "server and VPN/ExpressRoute, then set registration.failbackProcessServerId once it registered")
+
+
+def refusal(report: ReadinessReport) -> BadInput | None:
+    """The exit-2 refusal of a command whose state checks fail (nothing is recorded or sent), else None."""
+    failures = report.state_failures
+    if not failures:
+        return None
+    return BadInput(f"plan {report.plan} on stack {report.stack}: {report.command.split('-')[0]} refused, nothing "
+                    f"was sent: {report.summary(failures)}")
 
 
 def _age_seconds(now: float, when: datetime) -> float:
@@ -130,253 +290,80 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-# The recovery point kind (MachineStatus.recovery_points key) each --recovery-point choice fails over to.
-POINT_KIND_REQUIRED = {"latest-app-consistent": "app-consistent", "latest-crash-consistent": "crash-consistent"}
-
-
-def run_readiness(
-    plan: Plan,
-    stack_cfg: StackConfig,
-    stack_name: str,
-    provider: RecoveryProvider,
-    operation: str,
-    recovery_point: str = "latest",
-) -> ReadinessReport:
-    """Check that ``operation`` (to ``recovery_point``) can run on every machine of ``plan`` now; reads only."""
-    if operation not in OPERATIONS:
-        raise BadInput(f"operation {operation!r} is not one of {', '.join(OPERATIONS)}")
-    if recovery_point not in RECOVERY_POINT_TYPES:
-        raise BadInput(f"--recovery-point {recovery_point!r}: choose one of {', '.join(RECOVERY_POINT_TYPES)}")
-    if operation not in ("test-failover", "planned-failover", "unplanned-failover"):
-        recovery_point = "latest"  # only these operations choose a point
-    report = ReadinessReport(plan=plan.name, stack=stack_name, operation=operation, provider=provider.name)
+def _replication_checks(report: ReadinessReport, plan: Plan, cfg: StackConfig, provider: RecoveryProvider,
+                        statuses: dict[str, MachineStatus], starts: dict[str, str], command: Command,
+                        recovery_point: str) -> None:
     add = report.checks.append
     now = provider.clock.now()
-    unplanned = operation == "unplanned-failover"
-    soft: CheckStatus = "warn" if unplanned else "fail"
-
-    statuses = provider.describe_machines(list(plan.machines))
+    threshold_s = cfg.replication.rpo_threshold_minutes * 60
+    app_max_age_s = 2 * cfg.replication.app_consistent_frequency_minutes * 60
     needs_app = machines_needing_app_consistency(plan)
     if recovery_point == "latest-app-consistent":
         needs_app = set(plan.machines)
-    threshold_s = stack_cfg.replication.rpo_threshold_minutes * 60
-    app_max_age_s = 2 * stack_cfg.replication.app_consistent_frequency_minutes * 60
-    allowed_states = TRANSITIONS[operation][0]
-
-    for name in plan.machines:
-        status = statuses.get(name)
-        if status is None:
-            add(
-                ReadinessCheck(
-                    "protected-item",
-                    "fail",
-                    f"not a replicated item of the {provider.name} backend; enable replication for it first",
-                    name,
-                )
-            )
-            continue
-        add(ReadinessCheck("protected-item", "pass", f"found ({status.protection_state})", name))
-        _machine_checks(
-            report,
-            status,
-            operation,
-            allowed_states,
-            now,
-            soft,
-            threshold_s,
-            plan,
-            stack_cfg,
-            needs_app=name in needs_app,
-            app_max_age_s=app_max_age_s,
-            recovery_point=recovery_point,
-        )
-
-    env = provider.describe_environment()
-    if operation == "test-failover":
-        if env.test_network_present:
-            add(ReadinessCheck("test-network", "pass", "the isolated test-failover network exists"))
+    for name, stage in starts.items():
+        op = OPERATIONS[stage]
+        recovering = next((s for s in command.stages[command.stages.index(stage):] if OPERATIONS[s].recovers_data),
+                          None)
+        if recovering is None or recovering != stage:
+            continue  # its replication is not what this stage depends on
+        st = statuses[name]
+        soft: CheckStatus = "warn" if stage == "unplanned-failover" else "fail"
+        point = recovery_point if op.chooses_point else "latest"
+        health = st.replication_health
+        add(ReadinessCheck("replication-health", {"Normal": "pass", "Warning": "warn"}.get(health, soft),  # type: ignore[arg-type]
+                           f"replication health is {health}", name,
+                           advice="fix the replication errors shown for the item in the vault"))
+        if st.rpo_seconds is None:
+            add(ReadinessCheck("rpo", "warn", "the backend reports no current RPO", name))
+        elif st.rpo_seconds > threshold_s:
+            add(ReadinessCheck("rpo", soft, f"current RPO {_minutes(st.rpo_seconds)} exceeds the policy threshold "
+                               f"{_minutes(threshold_s)}", name,
+                               advice="wait for replication to catch up, or check the appliance/process server"))
         else:
-            add(
-                ReadinessCheck(
-                    "test-network",
-                    "fail",
-                    "the isolated test-failover network is missing; run `pulumi up` for this stack to create it",
-                )
-            )
-    if operation in FAILBACK_OPERATIONS:
-        reason = _failback_problem(stack_cfg, stack_name, env.failback_infrastructure)
-        add(
-            ReadinessCheck(
-                "failback-infrastructure",
-                "fail" if reason else "pass",
-                reason or "temporary Azure process server, connectivity and master target are registered",
-            )
-        )
-    return report
-
-
-def _failback_problem(cfg: StackConfig, stack_name: str, present: bool) -> str | None:
-    if not cfg.failback.enabled:
-        return (
-            f"stack {stack_name} does not enable failback (vmware-azure-dr:failback.enabled: false); enable it "
-            "and run `pulumi up` to build the temporary process server and VPN/ExpressRoute"
-        )
-    if cfg.registration is None or not cfg.registration.failback_process_server_id:
-        return (
-            "the failback process server is not registered: set vmware-azure-dr:registration."
-            "failbackProcessServerId once it has registered with the configuration server"
-        )
-    if not present:
-        return "the backend does not see the failback process server and master target; check they are registered"
-    return None
-
-
-def _machine_checks(
-    report: ReadinessReport,
-    st: MachineStatus,
-    operation: str,
-    allowed_states: tuple[str, ...],
-    now: float,
-    soft: CheckStatus,
-    threshold_s: float,
-    plan: Plan,
-    cfg: StackConfig,
-    *,
-    needs_app: bool,
-    app_max_age_s: float,
-    recovery_point: str = "latest",
-) -> None:
-    add = report.checks.append
-    m = st.name
-    if operation != "cleanup-test-failover":
-        if st.state == "test-failed-over":
-            add(
-                ReadinessCheck(
-                    "test-failover-cleaned",
-                    "fail",
-                    f"a test failover was not cleaned up; run `asrctl cleanup {plan.name} --stack {report.stack}` "
-                    "before anything else",
-                    m,
-                )
-            )
+            add(ReadinessCheck("rpo", "pass", f"current RPO {_minutes(st.rpo_seconds)} within the threshold "
+                               f"{_minutes(threshold_s)}", name))
+        if plan.targets.rpo is not None and st.rpo_seconds is not None and st.rpo_seconds > plan.targets.rpo:
+            add(ReadinessCheck("rpo-target", "warn", f"current RPO {_minutes(st.rpo_seconds)} misses the plan's "
+                               f"target {_minutes(plan.targets.rpo)}", name))
+        if st.last_heartbeat is None:
+            add(ReadinessCheck("heartbeat", soft, "no Mobility agent heartbeat reported", name,
+                               advice="check the Mobility service on the VM (asrctl mobility deploy --check)"))
         else:
-            add(ReadinessCheck("test-failover-cleaned", "pass", "no test failover pending cleanup", m))
-    if st.state in allowed_states:
-        add(ReadinessCheck("state", "pass", f"{st.state} allows {operation}", m))
-    elif st.state != "test-failed-over" or operation == "cleanup-test-failover":
-        add(
-            ReadinessCheck(
-                "state",
-                "fail",
-                f"{st.state} does not allow {operation} (needs {' or '.join(allowed_states)})",
-                m,
-            )
-        )
-    if st.current_job is not None:
-        add(
-            ReadinessCheck(
-                "no-running-job",
-                "fail",
-                f"job {st.current_job.id} ({st.current_job.operation}) is still running",
-                m,
-            )
-        )
+            age = _age_seconds(now, st.last_heartbeat)
+            ok = age <= HEARTBEAT_MAX_AGE_SECONDS
+            add(ReadinessCheck("heartbeat", "pass" if ok else soft, f"last agent heartbeat {_minutes(max(age, 0))} ago"
+                               + ("" if ok else f" (more than {_minutes(HEARTBEAT_MAX_AGE_SECONDS)})"), name,
+                               advice=None if ok else "check the Mobility service on the VM"))
+        if not st.recovery_points and stage != "failback":
+            add(ReadinessCheck("recovery-point", "fail", "no recovery point yet", name,
+                               advice="wait for initial replication to finish"))
+        elif st.recovery_points:
+            youngest = min(_age_seconds(now, d) for d in st.recovery_points.values())
+            add(ReadinessCheck("recovery-point", "pass", f"latest recovery point {_minutes(max(youngest, 0))} old",
+                               name))
+        kind = POINT_KIND_REQUIRED.get(point)
+        if kind is not None:
+            if kind in st.recovery_points:
+                add(ReadinessCheck("recovery-point-type", "pass", f"has a {kind} point for --recovery-point {point}",
+                                   name))
+            else:
+                # Not soft even for an unplanned failover: the backend refuses the machine, whatever the disaster.
+                add(ReadinessCheck("recovery-point-type", "fail", f"no {kind} recovery point, which --recovery-point "
+                                   f"{point} needs", name, advice="choose another --recovery-point"))
+        if name in needs_app and stage != "failback":
+            app = st.recovery_points.get("app-consistent")
+            freq = cfg.replication.app_consistent_frequency_minutes
+            if app is None:
+                add(ReadinessCheck("app-consistent-point", soft, "database group machine has no app-consistent "
+                                   "recovery point", name, advice="check VSS/app-consistent snapshots on the VM"))
+            else:
+                age = _age_seconds(now, app)
+                ok = age <= app_max_age_s
+                add(ReadinessCheck("app-consistent-point", "pass" if ok else soft,
+                                   f"latest app-consistent point {_minutes(max(age, 0))} old"
+                                   + ("" if ok else f", older than twice the {freq}-minute app-consistent frequency"),
+                                   name, advice=None if ok else "check VSS/app-consistent snapshots on the VM"))
 
-    if operation not in RECOVERING_OPERATIONS or st.state not in allowed_states:
-        return  # replication is not what this operation depends on (or the state check already failed)
 
-    health = st.replication_health
-    add(
-        ReadinessCheck(
-            "replication-health",
-            {"Normal": "pass", "Warning": "warn"}.get(health, soft if health == "Critical" else "warn"),  # type: ignore[arg-type]
-            f"replication health is {health}",
-            m,
-        )
-    )
-
-    if st.rpo_seconds is None:
-        add(ReadinessCheck("rpo", "warn", "the backend reports no current RPO", m))
-    elif st.rpo_seconds > threshold_s:
-        add(
-            ReadinessCheck(
-                "rpo",
-                soft,
-                f"current RPO {_minutes(st.rpo_seconds)} exceeds the policy threshold {_minutes(threshold_s)}",
-                m,
-            )
-        )
-    else:
-        add(
-            ReadinessCheck(
-                "rpo",
-                "pass",
-                f"current RPO {_minutes(st.rpo_seconds)} within the threshold {_minutes(threshold_s)}",
-                m,
-            )
-        )
-    if plan.targets.rpo is not None and st.rpo_seconds is not None and st.rpo_seconds > plan.targets.rpo:
-        add(
-            ReadinessCheck(
-                "rpo-target",
-                "warn",
-                f"current RPO {_minutes(st.rpo_seconds)} misses the plan's target {_minutes(plan.targets.rpo)}",
-                m,
-            )
-        )
-
-    if st.last_heartbeat is None:
-        add(ReadinessCheck("heartbeat", soft, "no Mobility agent heartbeat reported", m))
-    else:
-        age = _age_seconds(now, st.last_heartbeat)
-        ok = age <= HEARTBEAT_MAX_AGE_SECONDS
-        add(
-            ReadinessCheck(
-                "heartbeat",
-                "pass" if ok else soft,
-                f"last agent heartbeat {_minutes(max(age, 0))} ago"
-                + ("" if ok else f" (more than {_minutes(HEARTBEAT_MAX_AGE_SECONDS)})"),
-                m,
-            )
-        )
-
-    if not st.recovery_points:
-        add(ReadinessCheck("recovery-point", "fail", "no recovery point yet (initial replication not finished?)", m))
-    else:
-        youngest = min(_age_seconds(now, d) for d in st.recovery_points.values())
-        add(ReadinessCheck("recovery-point", "pass", f"latest recovery point {_minutes(max(youngest, 0))} old", m))
-
-    kind = POINT_KIND_REQUIRED.get(recovery_point)
-    if kind is not None:
-        if kind in st.recovery_points:
-            add(ReadinessCheck("recovery-point-type", "pass", f"has a {kind} point for --recovery-point {recovery_point}",
-                               m))  # fmt: skip
-        else:
-            # Not soft even for an unplanned failover: the backend refuses the machine, whatever the disaster.
-            add(ReadinessCheck("recovery-point-type", "fail", f"no {kind} recovery point, which --recovery-point "
-                               f"{recovery_point} needs; choose another --recovery-point", m))  # fmt: skip
-
-    if needs_app:
-        point = st.recovery_points.get("app-consistent")
-        freq = cfg.replication.app_consistent_frequency_minutes
-        if point is None:
-            add(
-                ReadinessCheck(
-                    "app-consistent-point",
-                    soft,
-                    "database group machine has no app-consistent recovery point",
-                    m,
-                )
-            )
-        else:
-            age = _age_seconds(now, point)
-            ok = age <= app_max_age_s
-            add(
-                ReadinessCheck(
-                    "app-consistent-point",
-                    "pass" if ok else soft,
-                    f"latest app-consistent point {_minutes(max(age, 0))} old"
-                    + ("" if ok else f", older than twice the {freq}-minute app-consistent frequency"),
-                    m,
-                )
-            )
+def command_of(name: str) -> Command:
+    return COMMANDS[name]

@@ -7,15 +7,15 @@
   machine state vocabulary.
 * :func:`recovery_plan_context` — the ``RecoveryPlanContext`` ASR hands to Automation runbooks.
 
-Classic VMware → Azure facts this relies on (per-item API, SDK 2.0.0):
+Classic VMware → Azure facts this relies on (per-item API, SDK 2.0.0). The InMageRcm (modernized) inputs and the
+corrections of REFERENCE.md §5 are not applied yet: see the open issue on modernized operations.
 * ``InMageAzureV2`` failover inputs take a **recovery point id**, not a type: ``latest`` sends none (ASR processes
   all pending data first), the other types pick the newest point of that kind from the item's recovery points.
 * VMware → Azure has no "planned failover" provider input: a planned failover is an unplanned failover with
   ``sourceSiteOperations: Required`` (ASR shuts the source VMs down and syncs the last changes first).
 * Failback (Azure → VMware) is an unplanned failover in direction ``RecoveryToPrimary`` with an ``InMage`` input
-  whose point type is ``LatestTime`` or ``LatestTag`` (app-consistent). It must then be **committed** before the
-  VM can be re-protected to Azure (``reenable``): the Azure provider sends that commit as the first half of
-  ``reenable``, so the failback stage ends at asrctl's ``failed-back`` as it does with the simulator.
+  whose point type is ``LatestTime`` or ``LatestTag`` (app-consistent). It must then be **committed**
+  (``commit-failback``) before the VM can be re-protected to Azure (``reenable``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
-from asrctl.recovery.provider import OperationRejected
+from asrctl.recovery.operations import OPERATIONS
+from asrctl.recovery.providers.protocol import OperationRejected
 
 ASR_DIRECTIONS = {"primary-to-recovery": "PrimaryToRecovery", "recovery-to-primary": "RecoveryToPrimary"}
 # ASR's recovery plan input enumerations, kept for the recovery-plan API and reports.
@@ -39,17 +40,23 @@ RECOVERY_POINT_TYPE_ASR = {
 # Which recovery points a per-item failover may use, by asrctl type (None: any kind, newest first).
 POINT_KIND = {"latest-processed": None, "latest-app-consistent": "ApplicationConsistent",
               "latest-crash-consistent": "CrashConsistent"}  # fmt: skip
-# ASR action (URL suffix) per operation, and the scenario name ASR gives its job (for reconciliation).
-ACTIONS = {
-    "test-failover": ("testFailover", ("TestFailover",)),
-    "cleanup-test-failover": ("testFailoverCleanup", ("TestFailoverCleanup",)),
-    "planned-failover": ("unplannedFailover", ("UnplannedFailover", "PlannedFailover", "Failover")),
-    "unplanned-failover": ("unplannedFailover", ("UnplannedFailover", "Failover")),
-    "commit": ("failoverCommit", ("Commit", "FailoverCommit")),
-    "reprotect": ("reProtect", ("ReverseReplication", "Reprotect", "ReProtect")),
-    "failback": ("unplannedFailover", ("UnplannedFailover", "Failover")),
-    "reenable": ("reProtect", ("ReverseReplication", "Reprotect", "ReProtect")),
-}
+
+
+def asr_names(operation: str, architecture: str = "classic"):  # noqa: ANN201 - operations.AsrNames
+    """ASR's action, allowedOperations entry and job scenario names of an operation (the operations table)."""
+    op = OPERATIONS[operation]
+    if architecture not in op.asr:
+        raise OperationRejected(f"{op.title} does not exist for {architecture} replication")
+    return op.asr[architecture]  # type: ignore[index]
+
+
+def operation_of_scenario(scenario: str | None, architecture: str = "classic") -> str:
+    """Our operation for an ASR job scenario name (reconciliation of a running job)."""
+    for name, op in OPERATIONS.items():
+        names = op.asr.get(architecture)  # type: ignore[call-overload]
+        if names is not None and scenario in names.scenarios:
+            return name
+    return scenario or "unknown"
 CLIENT_REQUEST_NAMESPACE = uuid.UUID("6f1d3c2a-5b7e-4e59-9f4c-2a8d1b0c7e31")
 
 
@@ -134,9 +141,9 @@ def operation_request(
     """
     from azure.mgmt.recoveryservicessiterecovery import models as m
 
-    if operation not in ACTIONS:
-        raise BadInput(f"operation {operation!r} is not one of {', '.join(ACTIONS)}")
-    action = ACTIONS[operation][0]
+    if operation not in OPERATIONS:
+        raise BadInput(f"operation {operation!r} is not one of {', '.join(OPERATIONS)}")
+    action = asr_names(operation).action
     asr_direction = ASR_DIRECTIONS.get(direction)
     if asr_direction is None:
         raise BadInput(f"direction {direction!r} is not one of {', '.join(ASR_DIRECTIONS)}")
@@ -160,7 +167,7 @@ def operation_request(
                 provider_specific_details=m.InMageAzureV2UnplannedFailoverInput(recovery_point_id=recovery_point_id),
             )
         )
-    if operation == "commit":
+    if operation in ("commit", "commit-failback", "cancel-failback"):
         return action, None
     if operation == "failback":
         point = "LatestTag" if recovery_point_type == "latest-app-consistent" else "LatestTime"
@@ -226,9 +233,8 @@ def machine_state(props: Any) -> str:
         return "test-failed-over"
     if "commit" in allowed:
         if location == "primary" and provider == "InMage":
-            # Failed back to VMware, commit pending. asrctl's failback stage ends here and `reenable` commits first
-            # (AzureProvider.start_operation): classic ASR refuses to re-protect an uncommitted failback.
-            return "failed-back"
+            # Failed back to VMware, commit pending: the commit-failback stage commits it.
+            return "failback-pending"
         # A failover to Azure that is not committed yet: the engine's `commit` finishes it.
         return "failed-over"
     if location == "recovery":
