@@ -16,7 +16,7 @@ import typer
 from typer._click.exceptions import ClickException  # typer ≥ 0.24 vendors click: its own classes, not click's
 
 from asrctl import __version__
-from asrctl.errors import EXIT_BAD_INPUT, EXIT_FAILED, AsrctlError
+from asrctl.errors import EXIT_BAD_INPUT, EXIT_FAILED, AsrctlError, RunInterrupted, RunPaused
 
 COMMAND_MODULES = (
     "preview",
@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="asrctl", standalone_mode=False)
+    except RunPaused as exc:
+        typer.echo(f"paused: {exc}", err=True)
+        return exc.exit_code
+    except RunInterrupted as exc:
+        typer.echo(f"interrupted: {exc}", err=True)
+        return exc.exit_code
     except AsrctlError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code

@@ -1,26 +1,89 @@
-"""Options and output helpers shared by every command, so flags mean the same everywhere."""
+"""Options and output helpers shared by every command, so flags mean the same everywhere.
+
+Output rules (README "Output"): results on stdout, progress and diagnostics on stderr; ``--json`` prints one JSON
+document on stdout; when a stream is not a terminal nothing is wrapped or truncated — tables degrade to plain
+tab-separated rows with a header line, so logs and ``grep`` see whole values.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
 from rich.console import Console
 
-# Human output (progress, tables, warnings) goes to stderr so stdout stays clean for --json and redirects.
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
-StackOption = typer.Option(..., "--stack", "-s", help="Stack (environment) name: stacks/Pulumi.<NAME>.yaml.")
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+StackOption = typer.Option(..., "--stack", "-s", metavar="NAME", help="Stack (environment): stacks/Pulumi.<NAME>.yaml.")
+JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout (progress stays on stderr).")
 ProviderOption = typer.Option(
-    "simulator", "--provider", help="Where recovery operations go: simulator (default, embedded) or azure."
+    "simulator", "--provider", metavar="simulator|azure",
+    help="Where recovery operations go: simulator (default, embedded) or azure.",
 )
+EngineOption = typer.Option(
+    None, "--engine", metavar="local|temporal",
+    help="Who drives the run: local (default: this process, the journal under $ASRCTL_HOME) or temporal (team "
+    "mode). Also ASRCTL_ENGINE.", show_default=False,
+)
+
+
+def engine_choice(value: str | None) -> str:
+    from asrctl.errors import BadInput
+    from asrctl.recovery.records import ENGINES
+
+    chosen = value or os.environ.get("ASRCTL_ENGINE") or "local"
+    if chosen not in ENGINES:
+        where = "--engine" if value else "ASRCTL_ENGINE"
+        raise BadInput(f"{where} {chosen!r}: choose one of {', '.join(ENGINES)}")
+    return chosen
 
 
 def print_json(data: Any) -> None:
     """One JSON document on stdout (sorted keys would reorder groups; keep insertion order)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def print_rows(console: Console, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
+               styles: Sequence[str | None] | None = None) -> None:
+    """A table on a terminal; plain tab-separated rows (header first, nothing cut) anywhere else."""
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        for row in rows:
+            table.add_row(*(("-" if v is None else str(v)) for v in row))
+        console.print(table)
+        return
+    stream = console.file
+    if title:
+        stream.write(title + "\n")
+    stream.write("\t".join(headers) + "\n")
+    for row in rows:
+        stream.write("\t".join(_plain(v) for v in row) + "\n")
+    stream.flush()
+
+
+def _plain(value: Any) -> str:
+    from rich.text import Text
+
+    if value is None:
+        return "-"
+    text = Text.from_markup(value).plain if isinstance(value, str) and "[/" in value else str(value)
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def say(console: Console, text: str) -> None:
+    """One line that must never wrap (paths, commands, error text), styled on a terminal only."""
+    if console.is_terminal:
+        console.print(text, soft_wrap=True)
+    else:
+        console.file.write(_plain(text) + "\n")
+        console.file.flush()

@@ -1,7 +1,9 @@
-"""CLI commands: drill, cleanup, failover, commit, reprotect, failback — recovery plan runs (issue 4).
+"""CLI commands: drill, cleanup, failover, commit, reprotect, failback — recovery plan runs.
 
-Each starts a durable run (see ``asrctl runs``); exit 0 succeeded, 1 failed, 2 bad input or a transition ASR
-forbids, 3 paused for a manual action.
+Each runs the one pre-flight (readiness), then a durable run (see ``asrctl runs``). Exit 0 succeeded, 1 failed,
+2 bad input or an operation the machines' state does not allow (nothing recorded), 3 paused for a manual action,
+130/143 interrupted by a signal (resumable). Progress on stderr; the summary and the verdict (or, with ``--json``,
+the run document) on stdout.
 """
 
 from __future__ import annotations
@@ -10,58 +12,123 @@ from typing import Any
 
 import typer
 
-from asrctl.cli.common import ProviderOption, StackOption, err_console
+from asrctl.cli.common import EngineOption, JsonOption, ProviderOption, StackOption, engine_choice, err_console, say
 
 RecoveryPointOption = typer.Option(
-    "latest", "--recovery-point",
+    "latest", "--recovery-point", metavar="KIND",
     help="Recovery point: latest, latest-processed, latest-app-consistent or latest-crash-consistent.",
 )
 AutoApproveOption = typer.Option(False, "--auto-approve", help="Approve manual actions on the spot (demos, drills).")
-SkipReadinessOption = typer.Option(False, "--skip-readiness", help="Do not run the readiness checks first (recorded).")
+SkipReadinessOption = typer.Option(False, "--skip-readiness",
+                                   help="Skip the replication checks (RPO, health, heartbeat); state checks always run.")
+PlanArgument = typer.Argument(..., metavar="PLAN", help="Plan name (runbooks/plans/<PLAN>.yaml) or path.")
 
 
-def _execute(command: str, plan: str, stack: str, provider: str, **options: Any) -> None:
-    from asrctl.errors import OperationFailed
+def _examples(*lines: str) -> str:
+    return "\n\n[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
+
+
+def execute(command: str, plan: str, stack: str, provider: str, engine: str | None, json_out: bool,
+            **options: Any) -> None:
+    """Run a recovery command and print its outcome per the output rules."""
+    from asrctl.errors import BadInput, RunInterrupted, RunPaused
     from asrctl.recovery import runner
-    from asrctl.recovery.display import ProgressPrinter, print_summary
+    from asrctl.recovery.display import ProgressPrinter
 
-    run = runner.start(command, plan, stack, provider, on_event=ProgressPrinter(err_console), **options)
-    print_summary(err_console, run)
-    if run.get("report_path"):
-        typer.echo(f"report: {run['report_path']}")  # plain echo: a path must never wrap
-    if run["status"] != "succeeded":
-        raise OperationFailed(f"run {run['run_id']} {run['status']}: {run['error']}")
-    typer.echo(f"run {run['run_id']} succeeded")
+    chosen = engine_choice(engine)
+    progress = ProgressPrinter(err_console)
+    try:
+        if chosen == "temporal":
+            try:
+                from asrctl.recovery.temporal.client import start_on_temporal
+            except ImportError as exc:
+                raise BadInput(f"--engine temporal: team mode is not available in this installation ({exc})") from None
+            record = start_on_temporal(command, plan, stack, provider, on_event=progress, **options)
+        else:
+            record = runner.start(command, plan, stack, provider, on_event=progress, **options)
+    except (RunPaused, RunInterrupted) as stopped:
+        print_stopped(stopped, json_out)
+        raise
+    conclude(record, json_out)
+
+
+def print_stopped(stopped: Any, json_out: bool) -> None:
+    """A paused or interrupted run still prints its document (``--json``) or its summary before the exit code."""
+    from asrctl.cli.common import out_console, print_json
+    from asrctl.recovery.display import print_summary
+
+    if stopped.record is None:
+        return
+    if json_out:
+        print_json(stopped.record.document())
+    else:
+        print_summary(out_console, stopped.record)
+
+
+def conclude(record: Any, json_out: bool, *, notes: list[str] | None = None) -> None:
+    """Print a finished (or failed) run; raise the exit code that matches it."""
+    from asrctl.cli.common import out_console, print_json
+    from asrctl.errors import OperationFailed
+    from asrctl.recovery.display import print_summary
+    from asrctl.recovery.runner import test_vms_up
+
+    if json_out:
+        print_json(record.document())
+    else:
+        print_summary(out_console, record)
+        if record.report_path:
+            say(out_console, f"report: {record.report_path}")
+    up = test_vms_up(record) if record.status in ("succeeded", "failed", "cancelled") else []
+    for note in [*(notes or []), *(_cleanup_reminder(record, up) if up else [])]:
+        say(err_console, f"note: {note}")
+    if record.status != "succeeded":
+        raise OperationFailed(f"run {record.run_id} {record.status}: {record.error or 'see the summary'}")
+
+
+def _cleanup_reminder(record: Any, up: list[str]) -> list[str]:
+    if not any(s.operation == "test-failover" for s in record.stages) or \
+            any(s.operation == "cleanup-test-failover" and s.status == "succeeded" for s in record.stages):
+        return []
+    return [f"test VMs are still running in the isolated network for {', '.join(up)}: clean them up with "
+            f"`asrctl cleanup {record.plan} --stack {record.stack}`"]
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
 
-    @app.command()
+    @app.command(help="DR drill: readiness, test failover into the isolated network, the plan's actions, cleanup, "
+                      "and an HTML report." + _examples("asrctl drill erp --stack dev --auto-approve",
+                                                        "asrctl drill portal --stack prod --no-cleanup --json"))
     def drill(
-        plan: str = typer.Argument(..., help="Plan name (runbooks/plans/<PLAN>.yaml) or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
         no_cleanup: bool = typer.Option(False, "--no-cleanup", help="Leave the test VMs running (clean up later)."),
         auto_approve: bool = AutoApproveOption,
         skip_readiness: bool = SkipReadinessOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """DR drill: test failover into the isolated network, report, clean up."""
-        _execute("drill", plan, stack, provider, cleanup=not no_cleanup, auto_approve=auto_approve,
-                 skip_readiness=skip_readiness)
+        execute("drill", plan, stack, provider, engine, json_out, cleanup=not no_cleanup, auto_approve=auto_approve,
+                skip_readiness=skip_readiness)
 
-    @app.command()
+    @app.command(help="Clean up a test failover left running (drill --no-cleanup, or a cancelled drill)."
+                 + _examples("asrctl cleanup erp --stack dev", "asrctl cleanup portal --stack prod --json"))
     def cleanup(
-        plan: str = typer.Argument(..., help="Plan name or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """Clean up a test failover left running (drill --no-cleanup)."""
-        _execute("cleanup", plan, stack, provider)
+        execute("cleanup", plan, stack, provider, engine, json_out)
 
-    @app.command()
+    @app.command(help="Fail the plan's machines over to Azure (then `asrctl commit`)."
+                 + _examples("asrctl failover erp --stack prod --planned",
+                             "asrctl failover erp --stack prod --unplanned --recovery-point latest-app-consistent "
+                             "--auto-approve"))
     def failover(
-        plan: str = typer.Argument(..., help="Plan name or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
         planned: bool = typer.Option(False, "--planned", help="Planned failover: shut down and sync first."),
         unplanned: bool = typer.Option(False, "--unplanned", help="Unplanned failover from a recovery point."),
@@ -69,10 +136,11 @@ def register(app: typer.Typer) -> None:
         auto_approve: bool = AutoApproveOption,
         skip_readiness: bool = SkipReadinessOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """Fail the plan's machines over to Azure (then `asrctl commit`)."""
         from asrctl.errors import BadInput
-        from asrctl.recovery.provider import RECOVERY_POINT_TYPES
+        from asrctl.recovery.operations import RECOVERY_POINT_TYPES
 
         if planned == unplanned:
             raise BadInput("failover: choose exactly one of --planned or --unplanned")
@@ -80,34 +148,44 @@ def register(app: typer.Typer) -> None:
             raise BadInput(f"--recovery-point {recovery_point!r}: choose one of {', '.join(RECOVERY_POINT_TYPES)}")
         if planned and recovery_point != "latest":
             raise BadInput("--recovery-point applies to --unplanned only (a planned failover loses no data)")
-        _execute("failover", plan, stack, provider, planned=planned, recovery_point=recovery_point,
-                 auto_approve=auto_approve, skip_readiness=skip_readiness)
+        execute("failover", plan, stack, provider, engine, json_out, planned=planned, recovery_point=recovery_point,
+                auto_approve=auto_approve, skip_readiness=skip_readiness)
 
-    @app.command()
+    @app.command(help="Commit a completed failover (no way back to another recovery point after this)."
+                 + _examples("asrctl commit erp --stack prod", "asrctl commit erp --stack prod --json"))
     def commit(
-        plan: str = typer.Argument(..., help="Plan name or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """Commit a completed failover (no way back to another recovery point after this)."""
-        _execute("commit", plan, stack, provider)
+        execute("commit", plan, stack, provider, engine, json_out)
 
-    @app.command()
+    @app.command(help="Reprotect failed-over machines from Azure to on-premises (needs the failback path)."
+                 + _examples("asrctl reprotect erp --stack prod", "asrctl reprotect erp --stack prod --json"))
     def reprotect(
-        plan: str = typer.Argument(..., help="Plan name or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
         auto_approve: bool = AutoApproveOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """Reprotect committed machines from Azure to on-premises (needs the failback infrastructure)."""
-        _execute("reprotect", plan, stack, provider, auto_approve=auto_approve)
+        execute("reprotect", plan, stack, provider, engine, json_out, auto_approve=auto_approve)
 
-    @app.command()
+    @app.command(help="Fail back to on-premises: reprotect to on-prem, fail over to on-prem, commit it, re-enable "
+                      "replication to Azure. --cancel cancels a failback waiting to be committed (modernized)."
+                 + _examples("asrctl failback erp --stack prod --auto-approve",
+                             "asrctl failback erp --stack prod --cancel"))
     def failback(
-        plan: str = typer.Argument(..., help="Plan name or path."),
+        plan: str = PlanArgument,
         stack: str = StackOption,
+        cancel: bool = typer.Option(False, "--cancel", help="Cancel a failback that is waiting to be committed: the "
+                                    "VMs go back to running in Azure, replicating to on-premises (modernized)."),
         auto_approve: bool = AutoApproveOption,
         provider: str = ProviderOption,
+        engine: str = EngineOption,
+        json_out: bool = JsonOption,
     ) -> None:
-        """Fail back to on-premises: reprotect to on-prem, fail over to on-prem, re-enable replication to Azure."""
-        _execute("failback", plan, stack, provider, auto_approve=auto_approve)
+        execute("failback", plan, stack, provider, engine, json_out, auto_approve=auto_approve, cancel=cancel)

@@ -67,6 +67,6 @@ def _load(run: str) -> dict:
             raise BadInput(f"{candidate}: cannot read the run record ({exc})") from None
         except json.JSONDecodeError as exc:
             raise BadInput(f"{candidate}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    from asrctl.recovery.runrecord import load_run
+    from asrctl.recovery.runner import load_run
 
-    return load_run(run)
+    return load_run(run).document()

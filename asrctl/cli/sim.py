@@ -1,10 +1,10 @@
-"""CLI commands: asrctl sim show — the simulator's world for a stack (issue 4)."""
+"""CLI commands: asrctl sim show|reset — the simulator's world for a stack."""
 
 from __future__ import annotations
 
 import typer
 
-from asrctl.cli.common import JsonOption, StackOption, out_console, print_json
+from asrctl.cli.common import JsonOption, StackOption, out_console, print_json, print_rows, say
 
 sim_app = typer.Typer(help="The embedded ASR simulator.", no_args_is_help=True)
 
@@ -12,10 +12,8 @@ sim_app = typer.Typer(help="The embedded ASR simulator.", no_args_is_help=True)
 @sim_app.command("show")
 def show_cmd(stack: str = StackOption, json_out: bool = JsonOption) -> None:
     """Per machine: state and the operations the simulated vault accepted; API calls by kind."""
-    from rich.table import Table
-
     from asrctl.config import load_stack
-    from asrctl.recovery.simulator import SimulatorProvider
+    from asrctl.recovery.providers.simulator import SimulatorProvider
 
     provider = SimulatorProvider(load_stack(stack), stack, faults=[])
     try:
@@ -25,16 +23,43 @@ def show_cmd(stack: str = StackOption, json_out: bool = JsonOption) -> None:
     if json_out:
         print_json(world)
         return
-    table = Table(title=f"simulator world of stack {stack} at {world['simulated_time']} (speed ×{world['speed']:g})",
-                  title_justify="left")
-    for col in ("machine", "state", "operations"):
-        table.add_column(col)
-    for m in world["machines"]:
-        ops = ", ".join(f"{o['name']}({o['status']})" for o in m["operations"]) or "-"
-        table.add_row(m["name"], m["state"], ops)
-    out_console.print(table)
+    rows = [(m["name"], m["state"], ", ".join(f"{o['name']}({o['status']})" for o in m["operations"]) or "-")
+            for m in world["machines"]]
+    print_rows(out_console, ("machine", "state", "operations"), rows,
+               title=f"simulator world {world['world_id']} of stack {stack} ({world['architecture']}) at "
+                     f"{world['simulated_time']} (simulated clock)")
     calls = world["api_calls"]
-    out_console.print(f"API calls: {calls['reads']} reads, {calls['writes']} writes")
+    say(out_console, f"API calls: {calls['reads']} reads, {calls['writes']} writes")
+
+
+@sim_app.command("reset")
+def reset_cmd(
+    stack: str = StackOption,
+    force: bool = typer.Option(False, "--force", help="Reset even though a run of the stack is still active."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Start the stack's simulated vault afresh: every machine protected, no jobs, a new world id."""
+    from asrctl.config import load_stack
+    from asrctl.errors import BadInput
+    from asrctl.recovery.journal import Journal
+    from asrctl.recovery.providers.simulator import reset_world
+
+    load_stack(stack)  # an unknown stack is bad input, not a silent no-op
+    journal = Journal()
+    try:
+        active = [s for s in journal.summaries(status=None) if s.stack == stack and s.provider == "simulator"
+                  and s.status in ("pending", "running", "paused", "interrupted")]
+    finally:
+        journal.close()
+    if active and not force:
+        raise BadInput(f"stack {stack} has active simulator run(s) {', '.join(s.run_id for s in active)}: cancel "
+                       "them first (`asrctl runs cancel RUN`), or reset with --force (they will then stop with "
+                       "'world replaced')")
+    removed = reset_world(stack)
+    if json_out:
+        print_json({"stack": stack, "removed": [str(p) for p in removed]})
+        return
+    say(out_console, f"simulator world of stack {stack} reset" + ("" if removed else " (there was none)"))
 
 
 def register(app: typer.Typer) -> None:
