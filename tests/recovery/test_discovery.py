@@ -12,7 +12,7 @@ import yaml
 from fake_arm import FakeArm
 
 from asrctl.config import Registration, load_stack
-from asrctl.recovery.azure_inputs import stack_azure_ids
+from asrctl.recovery.providers.azure.asr import stack_azure_ids
 
 TOKEN = "discover-secret-token-7f3a"
 PAGE_SIZE = 16
@@ -256,7 +256,7 @@ def test_missing_master_target_lists_the_registered_ones(cli, fake, cfg):
 
 def test_stale_registration_block_in_the_stack_does_not_stop_discovery(cli, fake, cfg, tmp_path, monkeypatch):
     """A registration block without protectableItems makes the stack invalid; discover is how it gets fixed."""
-    project = Path(__file__).resolve().parent.parent
+    project = Path(__file__).resolve().parents[2]
     doc = yaml.safe_load((project / "stacks" / "Pulumi.prod.yaml").read_text())
     del doc["config"]["vmware-azure-dr:registration"]["protectableItems"]
     (tmp_path / "proj" / "stacks").mkdir(parents=True)

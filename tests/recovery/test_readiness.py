@@ -11,14 +11,10 @@ import pytest
 from asrctl.config import load_stack
 from asrctl.errors import BadInput
 from asrctl.plans import load_plan
-from asrctl.recovery.provider import EnvironmentStatus, JobRef, MachineStatus, WallClock
+from asrctl.recovery.clock import WallClock
+from asrctl.recovery.providers import make_provider
+from asrctl.recovery.providers.protocol import EnvironmentStatus, JobRef, MachineStatus
 from asrctl.recovery.readiness import machines_needing_app_consistency, run_readiness
-from asrctl.recovery.runner import make_provider
-
-
-@pytest.fixture(autouse=True)
-def _fast_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASRCTL_SIM_SPEED", "100000")
 
 
 def simulator_report(stack: str, operation: str, plan: str = "erp"):
@@ -51,7 +47,10 @@ def test_uncleaned_test_failover_fails_readiness_for_failover_until_cleaned(cli)
     assert not report.ok
     plan_machines = load_plan("erp").machines
     assert failing(report) == {("test-failover-cleaned", m) for m in plan_machines}
-    assert "asrctl cleanup erp --stack dev" in report.failures[0].reason
+    assert "asrctl cleanup erp --stack dev" in report.failures[0].advice
+    # the problem is listed once, with its machines and the advice that matches its cause
+    assert report.summary() == (f"{', '.join(plan_machines)}: a test failover is not cleaned up — run `asrctl "
+                                "cleanup erp --stack dev` first")
     # The cleanup itself is ready to run.
     assert simulator_report("dev", "cleanup-test-failover").ok
 
@@ -65,6 +64,7 @@ def test_failback_on_dev_fails_for_missing_failback_infrastructure():
     reasons = {c.name: c.reason for c in report.failures}
     assert "failback-infrastructure" in reasons
     assert "failback.enabled" in reasons["failback-infrastructure"]
+    assert {c.machine for c in report.failures if c.name == "state"} == set(load_plan("erp").machines)
 
 
 def test_cli_json_report_shape_and_exit_codes(cli):
@@ -74,6 +74,7 @@ def test_cli_json_report_shape_and_exit_codes(cli):
     assert data["ok"] is True and data["operation"] == "test-failover" and data["provider"] == "simulator"
     assert data["counts"]["fail"] == 0 and data["counts"]["pass"] == len(data["checks"])
     assert set(data["checks"][0]) == {"name", "status", "reason", "machine"}
+    assert data["problems"] == [] and data["command"] == "test-failover"
 
     bad = cli("readiness", "erp", "--stack", "dev", "--operation", "explode")
     assert bad.exit_code == 2 and "--operation 'explode'" in bad.stderr and "Traceback" not in bad.stderr
@@ -85,6 +86,8 @@ def test_cli_json_report_shape_and_exit_codes(cli):
 
 
 class StatusProvider:
+    """Only the reads readiness uses (a partial provider: readiness never sends anything)."""
+
     name = "test"
 
     def __init__(self, statuses: dict[str, MachineStatus], env: EnvironmentStatus) -> None:
@@ -127,7 +130,7 @@ def check_of(report, name: str, machine: str):
 def report_for(dev, operation: str, **overrides: MachineStatus):
     cfg, plan = dev
     statuses = {m: overrides.get(m.replace("-", "_"), healthy(m)) for m in plan.machines}
-    provider = StatusProvider(statuses, EnvironmentStatus(test_network_present=True, failback_infrastructure=False))
+    provider = StatusProvider(statuses, EnvironmentStatus(test_network_present=True, failback_ready=False))
     return run_readiness(plan, cfg, "dev", provider, operation)
 
 
@@ -168,7 +171,7 @@ def test_chosen_recovery_point_kind_is_required_on_every_machine_even_for_an_unp
     web = healthy("erp-web01", recovery_points=crash_only)  # not a database machine
     cfg, plan = dev
     provider = StatusProvider({m: web if m == "erp-web01" else healthy(m) for m in plan.machines},
-                              EnvironmentStatus(test_network_present=True, failback_infrastructure=False))  # fmt: skip
+                              EnvironmentStatus(test_network_present=True, failback_ready=False))  # fmt: skip
 
     def report_for_point(point: str):
         return run_readiness(plan, cfg, "dev", provider, "unplanned-failover", point)
@@ -186,9 +189,9 @@ def test_chosen_recovery_point_kind_is_required_on_every_machine_even_for_an_unp
 def test_unknown_item_running_job_and_wrong_state_fail(dev):
     cfg, plan = dev
     statuses = {m: healthy(m) for m in plan.machines if m != "erp-web02"}
-    statuses["erp-app02"] = healthy("erp-app02", current_job=JobRef("job-9", "test-failover", "erp-app02"))
+    statuses["erp-app02"] = healthy("erp-app02", current_job=JobRef("job-9", "test-failover", ("erp-app02",)))
     statuses["erp-sql01"] = healthy("erp-sql01", state="committed")
-    provider = StatusProvider(statuses, EnvironmentStatus(test_network_present=False, failback_infrastructure=False))
+    provider = StatusProvider(statuses, EnvironmentStatus(test_network_present=False, failback_ready=False))
     report = run_readiness(plan, cfg, "dev", provider, "test-failover")
     assert failing(report) == {
         ("protected-item", "erp-web02"),

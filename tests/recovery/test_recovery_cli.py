@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _fast_simulator(monkeypatch):
-    monkeypatch.setenv("ASRCTL_SIM_SPEED", "100000")
-
 
 def sim_ops(cli, stack: str) -> dict[str, list[str]]:
     result = cli("sim", "show", "--stack", stack, "--json")
@@ -52,7 +45,8 @@ def test_drill_runs_test_failover_then_cleanup_and_writes_the_report(cli, _isola
     ]  # switch_dns only runs for real failovers
     assert web["actions"][1]["approved_by"] == "auto-approve"
     assert run["rto_seconds"] > 0 and run["targets"] == {"rto_seconds": 1800, "rpo_seconds": 900}
-    assert run["api_calls"]["writes"] >= 12 and run["api_calls"]["reads"] > 0
+    # dev syncs multi-VM groups: each group fails over (and is cleaned up) as one recovery-plan job, + 1 runbook
+    assert run["api_calls"]["writes"] == 3 * 2 + 1 and run["api_calls"]["reads"] > 0
     report = _isolated_home / "reports" / f"{run['run_id']}.html"
     assert f"report: {report}" in result.stdout and report.is_file()
     assert all(ops == ["test-failover", "cleanup-test-failover"] for name, ops in sim_ops(cli, "dev").items())
@@ -64,8 +58,10 @@ def test_failover_refused_while_a_test_failover_is_not_cleaned_up(cli):
     assert set(sim_states(cli, "dev").values()) == {"test-failed-over"}
     result = cli("failover", "erp", "--stack", "dev", "--unplanned", "--auto-approve")
     assert result.exit_code == 2
-    assert "erp-sql01 is test-failed-over: a test failover is not cleaned up" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert ("erp-sql01, erp-sql02, erp-app01, erp-app02, erp-web01, erp-web02: a test failover is not cleaned up "
+            "— run `asrctl cleanup erp --stack dev` first") in result.stderr
+    assert "Traceback" not in result.stderr and "--skip-readiness" not in result.stderr
+    assert [r["command"] for r in json.loads(cli("runs", "list", "--json").stdout)["runs"]] == ["drill"]  # no record
     assert all("unplanned-failover" not in ops for ops in sim_ops(cli, "dev").values())  # nothing half-done
     assert cli("cleanup", "erp", "--stack", "dev").exit_code == 0
     assert set(sim_states(cli, "dev").values()) == {"protected"}
@@ -74,14 +70,15 @@ def test_failover_refused_while_a_test_failover_is_not_cleaned_up(cli):
 def test_commit_before_failover_is_refused(cli):
     result = cli("commit", "erp", "--stack", "dev")
     assert result.exit_code == 2
-    assert "commit needs a completed failover" in result.stderr
+    assert "protected, and commit needs failed-over — it has not failed over; fail over first" in result.stderr
+    assert json.loads(cli("runs", "list", "--json").stdout)["runs"] == []
 
 
 def test_failback_refused_without_failback_infrastructure(cli):
     for command in (["failback", "erp", "--stack", "dev", "--auto-approve"], ["reprotect", "erp", "--stack", "dev"]):
         result = cli(*command)
         assert result.exit_code == 2
-        assert "stacks/Pulumi.dev.yaml: failback.enabled is false" in result.stderr
+        assert "does not enable failback (vmware-azure-dr:failback.enabled: false)" in result.stderr
     assert json.loads(cli("runs", "list", "--json").stdout)["runs"] == []
 
 
@@ -101,10 +98,10 @@ def test_full_chain_on_prod(cli):
     ops = sim_ops(cli, "prod")
     for name in ERP:
         assert ops[name] == ["test-failover", "cleanup-test-failover", "planned-failover", "commit", "reprotect",
-                             "failback", "reenable"]
+                             "failback", "commit-failback", "reenable"]
     assert ops["crm-db01"] == []
     failback = last_run(cli)
-    assert [s["operation"] for s in failback["stages"]] == ["reprotect", "failback", "reenable"]
+    assert [s["operation"] for s in failback["stages"]] == ["reprotect", "failback", "commit-failback", "reenable"]
     # the reprotect stage was done by `asrctl reprotect`: reconciled and skipped, not sent again
     assert {m["status"] for g in failback["stages"][0]["groups"] for m in g["machines"]} == {"skipped"}
     assert failback["operation"] == "failback" and failback["groups"][0]["machines"][0]["recovery_ip"] == "10.20.1.11"
@@ -125,7 +122,8 @@ def test_unplanned_failover_to_app_consistent_point_records_rpo(cli):
                  "--auto-approve", "--skip-readiness")
     assert result.exit_code == 0, result.stderr
     run = last_run(cli)
-    assert run["skip_readiness"] is True and run["readiness"] == []
+    # the state checks always run; the replication checks (RPO, health, heartbeat, points) were skipped
+    assert run["skip_readiness"] is True and {c["name"] for c in run["readiness"]} == {"protected-item", "state"}
     assert run["options"]["recovery_point"] == "latest-app-consistent"
     rpos = [m["rpo_seconds"] for g in run["groups"] for m in g["machines"]]
     assert all(r is not None and r >= 0 for r in rpos)
@@ -140,19 +138,20 @@ def test_drill_runs_readiness_first_unless_skipped(cli):
 
 def test_readiness_failure_stops_the_drill_before_any_side_effect(cli, monkeypatch):
     import asrctl.recovery.readiness as readiness
+    from asrctl.recovery.readiness import ReadinessCheck
 
-    class Failing:
-        ok = False
-        checks = [("recovery-point-age", "fail", "latest crash-consistent point is 2h old", "erp-sql01"),
-                  ("test-network", "pass", "present", None)]
+    def stale_points(report, plan, *args) -> None:
+        report.checks.append(ReadinessCheck("recovery-point", "fail", "latest crash-consistent point is 2h old",
+                                            "erp-sql01", advice="check the appliance"))
 
-    monkeypatch.setattr(readiness, "run_readiness", lambda *args: Failing())
+    monkeypatch.setattr(readiness, "_replication_checks", stale_points)
     result = cli("drill", "erp", "--stack", "dev", "--auto-approve")
     assert result.exit_code == 1
-    assert "readiness failed: recovery-point-age (erp-sql01): latest crash-consistent point is 2h old" in result.stderr
+    assert ("readiness failed: erp-sql01: latest crash-consistent point is 2h old — check the appliance; nothing "
+            "was sent") in result.stderr
     assert "--skip-readiness" in result.stderr
     run = last_run(cli)
-    assert run["status"] == "failed" and run["readiness"][0]["status"] == "fail"
+    assert run["status"] == "failed" and run["readiness"][-1] == {"name": "recovery-point", "status": "fail", "machine": "erp-sql01", "reason": "latest crash-consistent point is 2h old"}
     assert all(ops == [] for ops in sim_ops(cli, "dev").values())
     # the override is recorded
     assert cli("drill", "erp", "--stack", "dev", "--auto-approve", "--skip-readiness").exit_code == 0

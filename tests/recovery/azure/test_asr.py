@@ -9,7 +9,7 @@ from azure.mgmt.recoveryservicessiterecovery import models as m
 
 from asrctl.config import load_stack
 from asrctl.errors import BadInput
-from asrctl.recovery.azure_inputs import (
+from asrctl.recovery.providers.azure.asr import (
     client_request_id,
     machine_state,
     operation_request,
@@ -17,7 +17,7 @@ from asrctl.recovery.azure_inputs import (
     recovery_plan_context,
     stack_azure_ids,
 )
-from asrctl.recovery.provider import OperationRejected
+from asrctl.recovery.providers.protocol import OperationRejected
 
 
 @pytest.fixture

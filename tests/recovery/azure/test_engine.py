@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,9 @@ from fake_arm import FakeArm, Fault
 from asrctl.config import load_stack
 from asrctl.errors import RunPaused
 from asrctl.recovery import runner
-from asrctl.recovery.azure_inputs import stack_azure_ids
-from asrctl.recovery.azure_provider import AzureProvider
 from asrctl.recovery.journal import Journal
+from asrctl.recovery.providers.azure.asr import stack_azure_ids
+from asrctl.recovery.providers.azure.provider import AzureProvider
 
 MACHINES = ["erp-sql01", "erp-app01", "erp-web01"]
 
@@ -35,7 +36,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ASRCTL_ARM_ENDPOINT", arm.endpoint)
     monkeypatch.setenv("ASRCTL_ARM_TOKEN", "token-1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(arm.cert_path))
-    monkeypatch.setattr(AzureProvider, "poll_interval", 0.05)
+    monkeypatch.setattr(AzureProvider, "capabilities", replace(AzureProvider.capabilities, poll_interval=0.05))
     # A plan without client-side scripts: they would probe real recovery IPs that do not exist here.
     plan = tmp_path / "azdrill.yaml"
     plan.write_text(
@@ -53,7 +54,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_drill_runs_test_failover_runbook_and_cleanup_through_azure(world):
     arm, plan = world
     run = runner.start("drill", str(plan), "prod", "azure", auto_approve=True)
-    assert run["status"] == "succeeded", run.get("error")
+    assert run.status == "succeeded", run.error
     assert len(arm.posts("testFailover")) == 3 and len(arm.posts("testFailoverCleanup")) == 3
     assert {j.scenario for j in arm.jobs.values()} == {"TestFailover", "TestFailoverCleanup"}
     assert all(j.state == "Succeeded" for j in arm.jobs.values())
@@ -61,11 +62,8 @@ def test_drill_runs_test_failover_runbook_and_cleanup_through_azure(world):
     assert all(r.headers["Authorization"] == "Bearer token-1" for r in arm.requests)
     assert all(i.test_failover_state == "None" for i in arm.items.values())
     # The achieved RPO comes from the recovery point each test VM was created from (the fake: 120 s old).
-    from asrctl.recovery.runrecord import load_run
-
-    record = load_run(run["run_id"])
-    machines = [mm for g in record["groups"] for mm in g["machines"] if mm["rpo_seconds"] is not None]
-    assert machines and all(115 <= mm["rpo_seconds"] <= 130 for mm in machines)
+    machines = [mm for g in run.groups for mm in g.machines if mm.rpo_seconds is not None]
+    assert machines and all(115 <= mm.rpo_seconds <= 130 for mm in machines)
     # every side effect carried a request id, and each one was distinct
     rids = [r.headers["x-ms-client-request-id"] for r in arm.requests if r.method in ("POST", "PUT")]
     assert len(rids) == len(set(rids)) == 7
@@ -75,7 +73,7 @@ def test_failover_with_a_500_after_accept_fails_over_each_machine_exactly_once(w
     arm, plan = world
     arm.faults.append(Fault("POST", r"/unplannedFailover$", 500, after_accept=True))
     run = runner.start("failover", str(plan), "prod", "azure", planned=False, auto_approve=True)
-    assert run["status"] == "succeeded", run.get("error")
+    assert run.status == "succeeded", run.error
     failovers = arm.posts("unplannedFailover")
     assert len(failovers) == 3  # one per machine: the ambiguous one was reconciled, not re-sent
     assert {p.path.split("/")[-2] for p in failovers} == set(arm.items)
@@ -88,9 +86,9 @@ def test_failback_through_azure_reprotects_fails_back_commits_and_reenables(worl
     arm.process_servers = [cfg.registration.failback_process_server_id]
     arm.master_targets = [cfg.registration.master_target_id]
     for command, options in (("failover", {"planned": True}), ("commit", {})):
-        assert runner.start(command, str(plan), "prod", "azure", auto_approve=True, **options)["status"] == "succeeded"
+        assert runner.start(command, str(plan), "prod", "azure", auto_approve=True, **options).status == "succeeded"
     run = runner.start("failback", str(plan), "prod", "azure", auto_approve=True)
-    assert run["status"] == "succeeded", run.get("error")
+    assert run.status == "succeeded", run.error
     for item in arm.items.values():
         assert (item.provider, item.protection_state, item.active_location) == ("InMageAzureV2", "Protected", "Primary")
         actions = [r.path.split("/")[-1] for r in arm.requests if r.method == "POST" and f"/{item.name}/" in r.path]
@@ -104,7 +102,7 @@ def test_app_consistent_failover_missing_a_point_fails_readiness_before_any_mach
     arm.item_by_machine("erp-web01").app_point_age_s = None  # the app tier has only crash-consistent points
     result = cli("failover", str(plan), "--stack", "prod", "--provider", "azure", "--unplanned",
                  "--recovery-point", "latest-app-consistent", "--auto-approve")  # fmt: skip
-    assert result.exit_code == 1 and "recovery-point-type (erp-web01)" in result.stderr
+    assert result.exit_code == 1 and "erp-web01: no app-consistent recovery point" in result.stderr
     assert not [r for r in arm.requests if r.method != "GET"]  # not even the database group failed over
     check = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure", "--operation", "unplanned-failover",
                 "--recovery-point", "latest-app-consistent", "--json")  # fmt: skip
@@ -163,49 +161,24 @@ def test_paused_failover_resumes_with_a_fresh_provider_without_repeating_finishe
     with pytest.raises(RunPaused):
         runner.start("failover", str(plan), "prod", "azure", planned=True)
     journal = Journal()
-    run = next(r for r in journal.list_runs() if r["plan"] == "azdrill")
-    journal.close()
-    assert run["status"] == "paused"
+    [summary] = [r for r in journal.summaries() if r.plan == "azdrill"]
+    run = journal.get_run(summary.run_id)
+    assert run.status == "paused"
     assert len(arm.posts("unplannedFailover")) == 1  # only the database group so far
     # Discovery is journaled with the run: the resumed run acts on the same items even if a VM is renamed meanwhile.
-    assert set(run["options"]["item_map"]) == set(MACHINES)
+    assert set(run.spec.provider_state["item_map"]) == set(MACHINES)
     arm.item_by_machine("erp-web01").machine = "erp-web01-renamed-in-vcenter"
     # The job and its LRO continuation token are journaled on the step that started it, without a credential.
-    journal = Journal()
-    started = [e for e in journal.events(run["run_id"]) if e["type"] == "job-started"]
+    started = [e for e in journal.events(run.run_id) if e["type"] == "job-started"]
+    [step] = [s for s in journal.steps(run.run_id) if s.kind == "machine" and s.job_token]
     journal.close()
-    [event] = started
-    assert event["step_id"].endswith("/m/erp-sql01") and "/replicationJobs/" in event["data"]["job_id"]
-    token = base64.b64decode(event["data"]["continuation_token"])
+    assert len(started) == 1 and "/replicationJobs/" in started[0]["data"]["job_id"]
+    assert step.step_id.endswith("/m/erp-sql01")
+    token = base64.b64decode(step.job_token)
     assert b"/unplannedFailover" in token and b"token-1" not in token and b"uthorization" not in token
 
-    resumed = runner.resume(run["run_id"], approve=True, by="tester", comment="db is up")
-    assert resumed["status"] == "succeeded", resumed.get("error")
+    resumed = runner.resume(run.run_id, approve=True, by="tester", comment="db is up")
+    assert resumed.status == "succeeded", resumed.error
     failovers = arm.posts("unplannedFailover")
     assert len(failovers) == 3 and len({f.path for f in failovers}) == 3  # each machine exactly once
     assert all(f.body["properties"]["sourceSiteOperations"] == "Required" for f in failovers)
-
-
-def test_a_suspended_asr_job_pauses_the_run_and_the_approval_resumes_that_job(world):
-    """Issue #5: an ASR job waiting on a manual action is reported as a pause (exit 3), not polled for 2 hours."""
-    arm, plan = world
-    arm.suspend_scenarios = {"UnplannedFailover"}
-    with pytest.raises(RunPaused) as paused:
-        runner.start("failover", str(plan), "prod", "azure", planned=False)
-    assert "the ASR job of erp-sql01 is suspended waiting for a manual action" in str(paused.value)
-    journal = Journal()
-    run_id = next(r for r in journal.list_runs() if r["plan"] == "azdrill")["run_id"]
-    journal.close()
-    suspended = [j for j in arm.jobs.values() if j.state == "Suspended"]
-    assert len(suspended) == 1  # the database group's job; the app group has not started
-    assert arm.posts("resume") == []
-    arm.suspend_scenarios = set()
-    run = runner.resume(run_id, approve=True, by="dana", comment="SQL log shipping stopped")
-    assert run["status"] == "succeeded", run.get("error")
-    resumes = arm.posts("resume")
-    assert len(resumes) == 1 and resumes[0].body == {"properties": {"comments": "SQL log shipping stopped"}}
-    assert len(arm.posts("unplannedFailover")) == 3  # nothing failed over twice
-    from asrctl.recovery.runrecord import load_run
-
-    sql = load_run(run_id)["groups"][0]["machines"][0]
-    assert (sql["name"], sql["status"]) == ("erp-sql01", "succeeded")

@@ -10,9 +10,10 @@ from fake_arm import FakeArm, Fault
 
 from asrctl.config import load_stack
 from asrctl.errors import BadInput
-from asrctl.recovery.azure_inputs import client_request_id, stack_azure_ids
-from asrctl.recovery.azure_provider import AzureJobRef, AzureProvider
-from asrctl.recovery.provider import AmbiguousResult, NotReady, OperationRejected, Throttled
+from asrctl.recovery.providers.azure.asr import client_request_id, stack_azure_ids
+from asrctl.recovery.providers.azure.provider import AzureProvider
+from asrctl.recovery.providers.protocol import AmbiguousResult, JobRef, OperationRejected, OperationRequest, Throttled
+from asrctl.recovery.retry import read_with_retries
 
 
 class FakeClock:
@@ -30,6 +31,12 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.t += seconds
+
+    async def wait(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+    def add_real_wait(self, seconds: float) -> None:
+        pass
 
 
 class RotatingCredential:
@@ -77,6 +84,14 @@ def provider(cfg, fake: FakeArm, cred: RotatingCredential):
     p.close()
 
 
+def start(provider, machine: str, operation: str, request_id: str, recovery_point: str = "latest"):
+    return provider.start_operation(OperationRequest(operation, (machine,), request_id, recovery_point=recovery_point))
+
+
+def find(provider, machine: str, operation: str, request_id: str):
+    return provider.find_job(OperationRequest(operation, (machine,), request_id))
+
+
 def names(cfg, n: int = 5) -> list[str]:
     return [m.name for m in cfg.machines[:n]]
 
@@ -101,23 +116,22 @@ def test_discovers_items_by_vm_name_across_pages_and_reads_replication_status(pr
     # 5 items at a page size of 2: the pager followed nextLink twice.
     lists = [r for r in fake.requests if r.path.endswith("/replicationProtectedItems")]
     assert len(lists) == 3
-    mapping = provider.item_map[cfg.machines[0].name]
+    mapping = provider.export_state()["item_map"][cfg.machines[0].name]
     assert mapping["fabric"] == "fabric-1" and mapping["item"] == fake.item_by_machine(cfg.machines[0].vm_name).name
 
 
 def test_test_failover_lro_202_job_in_progress_then_succeeded_with_request_id(provider, fake, cfg):
     machine = cfg.machines[0]
     fake.job_polls = 2
-    job = provider.start_operation(machine.name, "test-failover", request_id="run-1/test-failover/erp-sql01/1",
-                                   network="test")  # fmt: skip
+    job = start(provider, machine.name, "test-failover", "run-1/test-failover/erp-sql01/1")
     posts = fake.posts("testFailover")
     assert len(posts) == 1
     assert posts[0].headers["x-ms-client-request-id"] == client_request_id("run-1/test-failover/erp-sql01/1")
     body = posts[0].body["properties"]
     assert body["networkId"] == stack_azure_ids(cfg).test_network_id
     assert body["networkType"] == "VmNetworkAsInput" and body["failoverDirection"] == "PrimaryToRecovery"
-    assert isinstance(job, AzureJobRef) and "/replicationJobs/" in job.id
-    assert job.continuation_token and "token-1" not in job.continuation_token  # never a bearer token
+    assert "/replicationJobs/" in job.id and job.machines == (machine.name,)
+    assert job.token and "token-1" not in job.token  # never a bearer token
     states = [provider.get_job(job).state for _ in range(3)]
     assert states == ["InProgress", "InProgress", "Succeeded"]
     assert provider.describe_machines([machine.name])[machine.name].state == "test-failed-over"
@@ -128,33 +142,36 @@ def test_500_after_accept_on_failover_is_ambiguous_sent_once_and_reconciled(prov
     fake.faults.append(Fault("POST", r"/unplannedFailover$", 500, after_accept=True))
     rid = "run-2/unplanned-failover/erp-sql02/1"
     with pytest.raises(AmbiguousResult):
-        provider.start_operation(machine.name, "unplanned-failover", request_id=rid)
+        start(provider, machine.name, "unplanned-failover", rid)
     assert len(fake.posts("unplannedFailover")) == 1  # azure-core's POST retry on 500 is off
-    found = provider.find_job(machine.name, "unplanned-failover", rid)
+    found = find(provider, machine.name, "unplanned-failover", rid)
     assert found is not None
     assert len(fake.jobs) == 1 and found.id.endswith(next(iter(fake.jobs)))
     assert drive(provider, found).state == "Succeeded"
     assert len(fake.posts("unplannedFailover")) == 1
-    assert provider.find_job(machine.name, "unplanned-failover", "run-2/unplanned-failover/erp-sql02/2") is None
+    assert find(provider, machine.name, "unplanned-failover", "run-2/unplanned-failover/erp-sql02/2") is None
 
 
 def test_lost_response_after_send_is_ambiguous_and_not_resent(provider, fake, cfg):
     machine = cfg.machines[2]
     fake.faults.append(Fault("POST", r"/testFailover$", 0, after_accept=True))
     with pytest.raises(AmbiguousResult):
-        provider.start_operation(machine.name, "test-failover", request_id="r3", network="test")
+        start(provider, machine.name, "test-failover", "r3")
     assert len(fake.posts("testFailover")) == 1
-    assert provider.find_job(machine.name, "test-failover", "r3") is not None
+    assert find(provider, machine.name, "test-failover", "r3") is not None
 
 
-def test_reads_honour_retry_after_on_429_and_back_off_on_5xx(provider, fake, cfg):
+def test_reads_are_sent_once_and_the_one_retry_layer_honours_retry_after_and_backs_off(provider, fake, cfg):
     fake.faults.append(Fault("GET", r"/replicationProtectedItems$", 429, times=2, retry_after=17))
     fake.faults.append(Fault("GET", r"/recoveryPoints$", 503, times=1))
-    statuses = provider.describe_machines(names(cfg, 1))
+    with pytest.raises(Throttled):  # the provider itself never retries
+        provider.describe_machines(names(cfg, 1))
+    statuses = read_with_retries(lambda: provider.describe_machines(names(cfg, 1)), provider.clock, "describe")
     assert cfg.machines[0].name in statuses
-    assert provider.clock.sleeps[:2] == [17.0, 17.0]
-    assert provider.clock.sleeps[2] >= 1.0
-    assert provider.api_calls["list_protected_items"] == 3
+    assert provider.clock.sleeps[0] == 17.0  # exactly Retry-After on the 429
+    assert provider.clock.sleeps[1] >= 2.0  # a backoff on the 503
+    # one per HTTP attempt, nothing hidden inside: 429 (direct), 429, 200 + the 503 on its points, 200 again
+    assert provider.api_calls["list_protected_items"] == 4
 
 
 def test_read_throttled_past_the_budget_raises_throttled_with_retry_after(provider, fake, cfg):
@@ -167,14 +184,14 @@ def test_read_throttled_past_the_budget_raises_throttled_with_retry_after(provid
 def test_429_on_a_side_effect_is_throttled_and_nothing_started(provider, fake, cfg):
     fake.faults.append(Fault("POST", r"/unplannedFailover$", 429, retry_after=9))
     with pytest.raises(Throttled) as info:
-        provider.start_operation(cfg.machines[0].name, "unplanned-failover", request_id="r4")
+        start(provider, cfg.machines[0].name, "unplanned-failover", "r4")
     assert info.value.retry_after == 9
     assert not fake.jobs and len(fake.posts("unplannedFailover")) == 1
 
 
 def test_forbidden_transition_is_operation_rejected(provider, fake, cfg):
     with pytest.raises(OperationRejected, match="OperationNotAllowed"):
-        provider.start_operation(cfg.machines[0].name, "commit", request_id="r5")
+        start(provider, cfg.machines[0].name, "commit", "r5")
     assert not fake.jobs
 
 
@@ -183,7 +200,7 @@ def test_token_expiry_mid_run_refreshes_once_and_continues(provider, fake, cfg, 
     provider.describe_machines([machine.name])
     cred.current = "token-2"
     fake.valid_tokens = {"token-2"}  # ARM now rejects the cached token-1
-    job = provider.start_operation(machine.name, "unplanned-failover", request_id="r6")
+    job = start(provider, machine.name, "unplanned-failover", "r6")
     tokens = [r.headers["Authorization"] for r in fake.posts("unplannedFailover")]
     assert tokens == ["Bearer token-1", "Bearer token-2"]  # rejected with 401, then re-sent with the new token
     assert len(fake.jobs) == 1
@@ -193,7 +210,7 @@ def test_token_expiry_mid_run_refreshes_once_and_continues(provider, fake, cfg, 
 def test_suspended_job_waiting_for_manual_action_is_reported_and_resumable(provider, fake, cfg):
     machine = cfg.machines[0]
     fake.suspend_scenarios = {"UnplannedFailover"}
-    job = provider.start_operation(machine.name, "planned-failover", request_id="r7")
+    job = start(provider, machine.name, "planned-failover", "r7")
     status = drive(provider, job)
     assert status.state == "Suspended" and status.output == "WaitingForManualAction" and not status.done
     assert provider.describe_machines([machine.name])[machine.name].current_job.id == job.id  # same spelling
@@ -205,50 +222,36 @@ def test_suspended_job_waiting_for_manual_action_is_reported_and_resumable(provi
 def test_resumed_provider_polls_the_same_job_from_the_journaled_ref(provider, fake, cfg, cred):
     machine = cfg.machines[0]
     fake.job_polls = 3
-    job = provider.start_operation(machine.name, "test-failover", request_id="r8", network="test")
-    saved = {"id": job.id, "operation": job.operation, "machine": job.machine, "item_map": provider.item_map}
+    job = start(provider, machine.name, "test-failover", "r8")
+    saved = {"id": job.id, "operation": job.operation, "machines": job.machines, "state": provider.export_state()}
     provider.close()
-    fresh = AzureProvider(cfg, "prod", endpoint=fake.endpoint, credential=cred, item_map=saved["item_map"],
+    fresh = AzureProvider(cfg, "prod", endpoint=fake.endpoint, credential=cred, state=saved["state"],
                           connection_verify=str(fake.cert_path), clock=FakeClock())  # fmt: skip
     before = len([r for r in fake.requests if r.path.endswith("/replicationProtectedItems")])
-    assert drive(fresh, AzureJobRef(saved["id"], saved["operation"], saved["machine"])).state == "Succeeded"
+    assert drive(fresh, JobRef(saved["id"], saved["operation"], saved["machines"])).state == "Succeeded"
     assert len(fake.jobs) == 1
     assert len([r for r in fake.requests if r.path.endswith("/replicationProtectedItems")]) == before
     fresh.close()
 
 
-def start_when_ready(provider, machine: str, operation: str, request_id: str, direction: str, limit: int = 10):
-    """What the engine does with NotReady: read (the fake's jobs move on with reads), send the same request again."""
-    for _ in range(limit):
-        try:
-            return provider.start_operation(machine, operation, request_id=request_id, direction=direction)
-        except NotReady as exc:
-            assert exc.retry_after == provider.poll_interval
-            provider.describe_machines([machine])
-    raise AssertionError(f"{operation} on {machine} never became ready")
-
-
 def test_full_failover_and_failback_cycle_reaches_each_state(provider, fake, cfg):
     machine = cfg.machines[0].name
     steps = [
-        ("unplanned-failover", "primary-to-recovery", "failed-over"),
-        ("commit", "primary-to-recovery", "committed"),
-        ("reprotect", "recovery-to-primary", "reprotected"),
-        # The engine's failback stages are reprotect → failback → reenable, with no commit stage: the failback
-        # ends at failed-back and reenable commits it (classic ASR re-protects only a committed failback).
-        ("failback", "recovery-to-primary", "failed-back"),
-        ("reenable", "primary-to-recovery", "protected"),
+        ("unplanned-failover", "failed-over"),
+        ("commit", "committed"),
+        ("reprotect", "reprotected"),
+        ("failback", "failback-pending"),
+        ("commit-failback", "failed-back"),
+        ("reenable", "protected"),
     ]
-    for i, (operation, direction, expected) in enumerate(steps):
-        job = start_when_ready(provider, machine, operation, f"cycle-{i}", direction)
+    for i, (operation, expected) in enumerate(steps):
+        job = start(provider, machine, operation, f"cycle-{i}")
         assert drive(provider, job).state == "Succeeded", operation
         assert provider.describe_machines([machine])[machine].state == expected, operation
     actions = [r.path.split("/")[-1] for r in fake.requests if r.method == "POST"]
     assert actions == ["unplannedFailover", "failoverCommit", "reProtect", "unplannedFailover", "failoverCommit",
                        "reProtect"]  # fmt: skip
-    assert fake.posts("failoverCommit")[1].headers["x-ms-client-request-id"] == client_request_id(
-        "cycle-4/commit-failback"
-    )
+    assert fake.posts("failoverCommit")[1].headers["x-ms-client-request-id"] == client_request_id("cycle-4")
     reprotect = fake.posts("reProtect")[0].body["properties"]
     assert reprotect["failoverDirection"] == "RecoveryToPrimary"
     details = reprotect["providerSpecificDetails"]
@@ -261,24 +264,9 @@ def test_full_failover_and_failback_cycle_reaches_each_state(provider, fake, cfg
     assert reenable["instanceType"] == "InMageAzureV2" and reenable["processServerId"] == reg.process_server_id
 
 
-def test_failed_failback_commit_is_reported_and_never_resent(provider, fake, cfg):
-    machine = cfg.machines[0].name
-    item = fake.item_by_machine(cfg.machines[0].vm_name)
-    item.protection_state, item.provider, item.allowed = "UnplannedFailoverCompleted", "InMage", ["Commit"]
-    assert provider.describe_machines([machine])[machine].state == "failed-back"
-    fake.fail_scenarios = {"Commit"}
-    with pytest.raises(NotReady):
-        provider.start_operation(machine, "reenable", request_id="re-1")
-    provider.describe_machines([machine])  # the commit job ends (Failed); the item still waits for a commit
-    with pytest.raises(OperationRejected, match="committing the failback failed"):
-        provider.start_operation(machine, "reenable", request_id="re-1")
-    assert len(fake.posts("failoverCommit")) == 1 and not fake.posts("reProtect")
-
-
 def test_app_consistent_failover_sends_the_newest_app_consistent_point(provider, fake, cfg):
     machine = cfg.machines[0]
-    provider.start_operation(machine.name, "unplanned-failover", request_id="r9",
-                             recovery_point_type="latest-app-consistent")  # fmt: skip
+    start(provider, machine.name, "unplanned-failover", "r9", "latest-app-consistent")
     details = fake.posts("unplannedFailover")[0].body["properties"]["providerSpecificDetails"]
     assert details["recoveryPointId"].split("/")[-1].startswith("rp-app-")
 
@@ -286,20 +274,19 @@ def test_app_consistent_failover_sends_the_newest_app_consistent_point(provider,
 def test_missing_app_consistent_point_is_rejected_before_sending(provider, fake, cfg):
     fake.item_by_machine(cfg.machines[0].vm_name).app_point_age_s = None
     with pytest.raises(OperationRejected, match="latest-app-consistent"):
-        provider.start_operation(cfg.machines[0].name, "test-failover", request_id="r10",
-                                 recovery_point_type="latest-app-consistent")  # fmt: skip
+        start(provider, cfg.machines[0].name, "test-failover", "r10", "latest-app-consistent")
     assert not fake.posts("testFailover")
 
 
 def test_environment_reads_test_vnet_and_failback_servers(provider, fake, cfg):
     env = provider.describe_environment()
-    assert not env.test_network_present and not env.failback_infrastructure
+    assert not env.test_network_present and not env.failback_ready
     ids = stack_azure_ids(cfg)
     fake.vnets.add(ids.test_network_id.split("/")[-1])
     fake.process_servers = [cfg.registration.failback_process_server_id]
     fake.master_targets = [cfg.registration.master_target_id]
     env = provider.describe_environment()
-    assert env.test_network_present and env.failback_infrastructure
+    assert env.test_network_present and env.failback_ready and env.problems == ()
 
 
 def test_runbook_job_carries_parameters_and_recovery_plan_context_and_is_idempotent(provider, fake, cfg):
@@ -323,8 +310,8 @@ def test_runbook_job_carries_parameters_and_recovery_plan_context_and_is_idempot
     # Re-sending the same request id cannot start a second job: same name, ARM answers 409.
     again = provider.start_runbook("ASR-AddPublicIp", {"nsg": "nsg-erp-web"}, context, "run-1/web/after/0")
     assert again.id == job.id and len(fake.automation_jobs) == 1
-    assert provider.find_job(None, "runbook:ASR-AddPublicIp", "run-1/web/after/0").id.endswith(job.id.split("/")[-1])
-    assert provider.find_job(None, "runbook:ASR-AddPublicIp", "never-sent") is None
+    assert provider.find_runbook_job("ASR-AddPublicIp", "run-1/web/after/0").id.endswith(job.id.split("/")[-1])
+    assert provider.find_runbook_job("ASR-AddPublicIp", "never-sent") is None
 
 
 def test_static_token_from_environment_is_sent_and_never_in_errors(cfg, fake, monkeypatch):
@@ -361,9 +348,9 @@ def test_no_credentials_is_bad_input_naming_the_sources(cfg, fake, monkeypatch, 
 
 
 def test_unknown_job_is_a_one_line_provider_error_not_an_sdk_exception(provider, fake):
-    from asrctl.recovery.provider import ProviderError
+    from asrctl.recovery.providers.protocol import ProviderError
 
-    missing = AzureJobRef(id=f"{fake.vault_path}/replicationJobs/does-not-exist", operation="commit", machine=None)
+    missing = JobRef(id=f"{fake.vault_path}/replicationJobs/does-not-exist", operation="commit")
     with pytest.raises(ProviderError, match="not found") as info:
         provider.get_job(missing)
     assert type(info.value).__module__.startswith("asrctl") and "\n" not in str(info.value)

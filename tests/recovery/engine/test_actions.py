@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[3]
 ACTIONS = PROJECT / "runbooks" / "actions"
 
 
@@ -81,18 +80,6 @@ def test_scripts_reject_a_missing_context():
                             input="", capture_output=True, text=True,
                             env={k: v for k, v in os.environ.items() if k != "ASRCTL_CONTEXT"}, timeout=60)
     assert result.returncode != 0 and "no run context" in result.stderr
-
-
-@pytest.fixture
-def project_copy(tmp_path, monkeypatch) -> Path:
-    copy = tmp_path / "project"
-    copy.mkdir()
-    shutil.copy(PROJECT / "Pulumi.yaml", copy)
-    for folder in ("stacks", "runbooks", "templates"):
-        shutil.copytree(PROJECT / folder, copy / folder)
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(copy))
-    monkeypatch.setenv("ASRCTL_SIM_SPEED", "100000")
-    return copy
 
 
 def write_plan(project: Path, script_body: str, timeout: str = "1m") -> None:

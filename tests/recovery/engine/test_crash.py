@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[3]
 ERP = ["erp-app01", "erp-app02", "erp-sql01", "erp-sql02", "erp-web01", "erp-web02"]
 
 # Side effects of `drill erp --stack dev`, in order: 1-2 database starts, 3 wait_for_port, 4-5 application starts,

@@ -1,142 +1,131 @@
-"""Pacing and time: the rate limiter keeps inside ARM's budget; on a discrete-event clock the engine's RTO is the
-plan's critical path plus only its polling lag (groups strictly in order, machines of a group in parallel)."""
+"""Pacing and time: the token bucket keeps inside ARM's budget with its burst; the engine's RTO is the plan's
+critical path plus only its polling lag (groups strictly in order, machines of a group in parallel), and it does not
+depend on how busy the machine is."""
 
 from __future__ import annotations
 
-import threading
+import asyncio
 
 from asrctl.config import load_stack
-from asrctl.plans import load_plan
-from asrctl.recovery.approval import AutoApprover
-from asrctl.recovery.engine import Engine
+from asrctl.plans import Plan, load_plan
+from asrctl.recovery.clock import VirtualClock, from_iso
 from asrctl.recovery.journal import Journal
-from asrctl.recovery.provider import from_iso
-from asrctl.recovery.ratelimit import RateLimiter
-from asrctl.recovery.simulator import SimulatorProvider
-from asrctl.recovery.virtualclock import VirtualClock
+from asrctl.recovery.local import drive
+from asrctl.recovery.pacing import RateLimiter, TokenBucket
+from asrctl.recovery.providers.protocol import Capabilities
+from asrctl.recovery.providers.simulator import SimulatorProvider
+from recovery.conftest import engine_for, start_run
 
 
-def test_virtual_clock_advances_only_when_every_participant_sleeps():
-    clock = VirtualClock(1000.0, participants=2)
-    woke: list[tuple[str, float]] = []
-
-    def sleeper(name: str, seconds: float) -> None:
-        clock.sleep(seconds)
-        woke.append((name, clock.now()))
-        clock.leave()
-
-    first = threading.Thread(target=sleeper, args=("a", 30))
-    first.start()
-    first.join(timeout=0.2)
-    assert first.is_alive() and clock.now() == 1000.0  # b has not slept yet: time stands still
-    second = threading.Thread(target=sleeper, args=("b", 10))
-    second.start()
-    first.join(timeout=5)
-    second.join(timeout=5)
-    assert woke == [("b", 1010.0), ("a", 1030.0)]
+def per_machine(stack):
+    """The stack without multi-VM sync: every machine is its own job (no recovery-plan jobs)."""
+    return stack.model_copy(update={"replication": stack.replication.model_copy(update={"multi_vm_sync": False})})
 
 
-def test_rate_limiter_never_exceeds_its_window():
-    clock = VirtualClock(0.0, participants=4)
-    limiter = RateLimiter(clock, reads_per_second=5, writes_per_second=2)
-    stamps: list[float] = []
-    lock = threading.Lock()
+def test_virtual_clock_advances_only_when_every_participant_waits():
+    async def scenario() -> list[tuple[str, float]]:
+        clock = VirtualClock(1000.0)
+        woke: list[tuple[str, float]] = []
 
-    def caller() -> None:
-        for _ in range(10):
-            limiter.acquire("writes")
-            with lock:
-                stamps.append(clock.now())
-        clock.leave()
+        async def sleeper(name: str, seconds: float, delay_start: bool) -> None:
+            if delay_start:
+                await asyncio.sleep(0.05)  # real time passes; simulated time must not
+                assert clock.now() == 1000.0
+            await clock.wait(seconds)
+            woke.append((name, clock.now()))
+            clock.leave()
 
-    threads = [threading.Thread(target=caller) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
-    assert len(stamps) == 40
-    assert max(sum(1 for s in stamps if t - 1 < s <= t) for t in stamps) <= 2
-    assert max(stamps) >= 19  # 40 writes at 2/s need about 20 s
+        clock.join()
+        clock.join()
+        await asyncio.gather(sleeper("a", 30, False), sleeper("b", 10, True))
+        return woke
+
+    assert asyncio.run(scenario()) == [("b", 1010.0), ("a", 1030.0)]
+
+
+def test_token_bucket_allows_the_burst_then_the_sustained_rate():
+    bucket = TokenBucket(rate=2.0, burst=10.0, now=0.0)
+    waits = [bucket.reserve(0.0) for _ in range(14)]
+    assert waits[:10] == [0.0] * 10  # the burst goes out at once
+    assert waits[10:] == [0.5, 1.0, 1.5, 2.0]  # then 2 per second
+    assert bucket.reserve(10.0) == 0.0  # refilled while idle
+
+
+def test_rate_limiter_keeps_inside_arms_budget():
+    caps = Capabilities(poll_interval=1.0, jobs_can_suspend=False, group_jobs=False)
+    limiter = RateLimiter(caps, now=0.0)
+    now, sent = 0.0, []
+    for _ in range(600):  # 600 writes as fast as the limiter lets them go
+        now += limiter.reserve("writes", now)
+        sent.append(now)
+    # ARM: burst 200 refilled 10/s. The client stays at 90 % of both: 180 at once, then 9 per second.
+    assert sum(1 for t in sent if t == 0.0) == 180
+    assert all(sum(1 for t in sent if a - 1 < t <= a) <= 10 for a in sent if a > 1)
+    assert 600 - 180 <= 9 * sent[-1] + 1
+
+
+def _unplanned(stack_name: str, stack=None):
+    stack = stack or load_stack(stack_name)
+    plan = load_plan("erp", stack, stack_name)
+    provider = SimulatorProvider(stack, stack_name, faults=[], speed=1e9)
+    journal = Journal()
+    run_id = start_run(journal, plan, stack, stack_name, provider, "failover-unplanned")
+    return stack, plan, provider, journal, run_id
 
 
 def test_engine_rto_is_critical_path_plus_polling_lag():
-    stack = load_stack("dev")
-    plan = load_plan("erp", stack, "dev")
-    provider = SimulatorProvider(stack, "dev", faults=[])
-    provider.clock = VirtualClock(provider.clock.now(), participants=1)
-    journal = Journal()
-    run_id = journal.create_run(plan="erp", stack="dev", operation="unplanned-failover", provider="simulator",
-                                plan_path=str(plan.path), plan_sha256=plan.sha256,
-                                options={"stages": ["unplanned-failover"], "main_stage": 0})
-    engine = Engine(plan, stack, "dev", provider, journal, run_id, approver=AutoApprover())
-    try:
-        assert engine.run() == "succeeded"
-    finally:
-        provider.clock.leave()
+    stack, plan, provider, journal, run_id = _unplanned("dev")
+    engine, runtime = engine_for(journal, run_id, plan, stack, "dev", provider)
+    assert drive(engine, runtime) == "succeeded"
     jobs = {o["job_id"]: o for m in provider.snapshot()["machines"] for o in m["operations"]}
-    steps = {s["name"]: s for s in journal.steps(run_id) if s["kind"] == "machine"}
-    duration = {name: (from_iso(jobs[s["job_id"]]["finished_at"]) - from_iso(jobs[s["job_id"]]["time"])).total_seconds()
+    steps = {s.name: s for s in journal.steps(run_id) if s.kind == "machine"}
+    duration = {name: (from_iso(jobs[s.job_id]["finished_at"]) - from_iso(jobs[s.job_id]["time"])).total_seconds()
                 for name, s in steps.items()}
     critical_path = sum(max(duration[m] for m in g.machines) for g in plan.groups)
     stage = journal.step(run_id, "s0")
-    achieved = (from_iso(stage["finished_at"]) - from_iso(stage["started_at"])).total_seconds()
+    achieved = (from_iso(stage.finished_at) - from_iso(stage.started_at)).total_seconds()
     # the after-actions (scripts, a runbook) take simulated time too: allow them, and 2 poll intervals per group
-    actions = sum((from_iso(s["finished_at"]) - from_iso(s["started_at"])).total_seconds()
-                  for s in journal.steps(run_id) if s["kind"] in ("script", "runbook", "manual"))
-    assert critical_path <= achieved <= critical_path + actions + len(plan.groups) * 2 * provider.poll_interval + 5
-    groups = [s for s in journal.steps(run_id) if s["kind"] == "group"]
-    assert all(a["finished_at"] <= b["started_at"] for a, b in zip(groups, groups[1:], strict=False))
+    actions = sum((from_iso(s.finished_at) - from_iso(s.started_at)).total_seconds()
+                  for s in journal.steps(run_id) if s.kind in ("script", "runbook", "manual"))
+    interval = provider.capabilities.poll_interval
+    assert critical_path <= achieved <= critical_path + actions + len(plan.groups) * 2 * interval + 5
+    groups = [s for s in journal.steps(run_id) if s.kind == "group"]
+    assert all(a.finished_at <= b.started_at for a, b in zip(groups, groups[1:], strict=False))
     provider.close()
     journal.close()
 
 
 def test_polls_wait_for_the_earliest_plausible_end_then_poll_faster():
-    from asrctl.recovery.engine import QUIET_POLL_FACTOR, _MachineTask
+    from asrctl.recovery.machines import QUIET_POLL_FACTOR, GroupDriver, Task
 
-    stack = load_stack("dev")
-    plan = load_plan("erp", stack, "dev")
-    provider = SimulatorProvider(stack, "dev", faults=[])
-    provider.clock = VirtualClock(1000.0, participants=1)
-    journal = Journal()
-    run_id = journal.create_run(plan="erp", stack="dev", operation="test-failover", provider="simulator",
-                                plan_path=str(plan.path), plan_sha256=plan.sha256,
-                                options={"stages": ["test-failover"], "main_stage": 0})
-    engine = Engine(plan, stack, "dev", provider, journal, run_id, approver=AutoApprover())
+    stack, plan, provider, journal, run_id = _unplanned("dev")
+    engine, runtime = engine_for(journal, run_id, plan, stack, "dev", provider)
+    driver = GroupDriver(engine)
+    now = provider.clock.now()
     interval = engine.poll_interval
-    task = _MachineTask(run_id, "erp-sql01", "s0/g0/m/erp-sql01", 1, "poll", started=990.0)
-    try:
-        assert engine._next_poll("test-failover", [task]) == 1000.0 + interval  # nothing known yet: the default
-        engine.provider._asrctl_shortest_jobs["test-failover"] = 400.0  # a test failover took 400 s at best
-        # too early for any job to be done: quiet, but never longer than QUIET_POLL_FACTOR intervals
-        assert engine._next_poll("test-failover", [task]) == 1000.0 + QUIET_POLL_FACTOR * interval
-        task.started = 1000.0 - 380.0 + 1.0  # 1 s before 95 % of the shortest job
-        assert engine._next_poll("test-failover", [task]) == 1001.0
-        task.started = 1000.0 - 390.0  # inside the window where it can end: twice the rate
-        assert engine._next_poll("test-failover", [task]) == 1000.0 + interval / 2
-        assert engine._next_poll("commit", [task]) == 1000.0 + interval  # per operation
-    finally:
-        provider.clock.leave()
-        provider.close()
-        journal.close()
+    task = Task("erp-sql01", ("erp-sql01",), ("s0/g0/m/erp-sql01",), 1, "poll", first_sent=now - 10)
+    assert driver._next_poll("test-failover", [task]) == now + interval  # nothing known yet: the default
+    engine.pacing.jobs.record("test-failover", 400.0)  # a test failover took 400 s at best
+    # too early for any job to be done: quiet, but never longer than QUIET_POLL_FACTOR intervals
+    assert driver._next_poll("test-failover", [task]) == now + QUIET_POLL_FACTOR * interval
+    task.first_sent = now - 380.0 + 1.0  # 1 s before 95 % of the shortest job
+    assert driver._next_poll("test-failover", [task]) == now + 1.0
+    task.first_sent = now - 390.0  # inside the window where it can end: twice the rate
+    assert driver._next_poll("test-failover", [task]) == now + interval / 2
+    assert driver._next_poll("commit", [task]) == now + interval  # per operation
+    provider.close()
+    journal.close()
 
 
 def test_machines_of_a_group_run_in_parallel_up_to_the_concurrency_bound():
-    from asrctl.plans import Plan
-
-    stack = load_stack("prod")
+    stack = per_machine(load_stack("prod"))
     names = [m.name for m in stack.machines][:8]
     plan = Plan.model_validate({"name": "wide", "groups": [{"name": "all", "machines": names}]})
-    provider = SimulatorProvider(stack, "prod", faults=[])
-    provider.clock = VirtualClock(provider.clock.now(), participants=1)
+    provider = SimulatorProvider(stack, "prod", faults=[], speed=1e9, multi_vm_groups={})
     journal = Journal()
-    run_id = journal.create_run(plan="wide", stack="prod", operation="test-failover", provider="simulator",
-                                plan_path="wide.yaml", plan_sha256="x",
-                                options={"stages": ["test-failover"], "main_stage": 0})
-    engine = Engine(plan, stack, "prod", provider, journal, run_id, approver=AutoApprover(), concurrency=3)
-    try:
-        assert engine.run() == "succeeded"
-    finally:
-        provider.clock.leave()
+    run_id = start_run(journal, plan, stack, "prod", provider, "drill-no-cleanup")
+    engine, runtime = engine_for(journal, run_id, plan, stack, "prod", provider, concurrency=3)
+    assert drive(engine, runtime) == "succeeded"
     jobs = [(from_iso(o["time"]).timestamp(), from_iso(o["finished_at"]).timestamp())
             for m in provider.snapshot()["machines"] for o in m["operations"]]
     assert len(jobs) == 8

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from asrctl.errors import BadInput
 from asrctl.recovery.journal import Journal
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def _fast_simulator(monkeypatch):
-    monkeypatch.setenv("ASRCTL_SIM_SPEED", "100000")
-
-
-def run_id_from(stderr: str) -> str:
-    return stderr.split("error: run ", 1)[1].split(" ", 1)[0]
-
-
-def show(cli, run_id: str) -> dict:
-    result = cli("runs", "show", run_id, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+from asrctl.recovery.records import RunSpec
+from recovery.conftest import PROJECT, run_id_from, show
 
 
 def test_manual_action_pauses_durably_and_records_the_approval(cli):
@@ -75,8 +58,10 @@ def test_one_active_run_per_plan(cli):
     # the database guard holds even without the CLI's checks (two processes racing)
     journal = Journal()
     with pytest.raises(BadInput, match=f"active run {run_id}"):
-        journal.create_run(plan="erp", stack="prod", operation="test-failover", provider="simulator",
-                           plan_path="x", plan_sha256="y")
+        journal.create_run(run_id="erp-racer", plan="erp", stack="prod", provider="simulator", plan_path="x",
+                           plan_sha256="y", clock="simulated", targets={}, readiness=[],
+                           spec=RunSpec(command="drill", command_key="drill",
+                                        stages=("test-failover", "cleanup-test-failover")))
     journal.close()
 
 
@@ -84,6 +69,9 @@ def test_cancel_a_paused_run_then_start_again(cli):
     run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
     result = cli("runs", "cancel", run_id)
     assert result.exit_code == 0 and f"run {run_id} cancelled" in result.stdout
+    # the drill's test VMs are up: the cancel says which, and how to clean them up
+    assert "test VMs are still running in the isolated network for erp-sql01, erp-sql02" in result.stderr
+    assert "`asrctl cleanup erp --stack prod`" in result.stderr
     assert show(cli, run_id)["status"] == "cancelled"
     assert cli("runs", "resume", run_id).exit_code == 2
     assert cli("runs", "cancel", run_id).exit_code == 2
@@ -91,19 +79,6 @@ def test_cancel_a_paused_run_then_start_again(cli):
     # the test VMs from the cancelled drill are still up: cleanup, then a new drill may start
     assert cli("cleanup", "erp", "--stack", "prod").exit_code == 0
     assert cli("drill", "erp", "--stack", "prod", "--auto-approve").exit_code == 0
-
-
-@pytest.fixture
-def project_copy(tmp_path, monkeypatch) -> Path:
-    """A private copy of the project, so a test can edit a plan file."""
-    copy = tmp_path / "project"
-    copy.mkdir()
-    shutil.copy(PROJECT / "Pulumi.yaml", copy)
-    shutil.copytree(PROJECT / "stacks", copy / "stacks")
-    shutil.copytree(PROJECT / "runbooks", copy / "runbooks")
-    shutil.copytree(PROJECT / "templates", copy / "templates")  # drill reports
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(copy))
-    return copy
 
 
 def test_resume_refuses_a_changed_plan(cli, project_copy):
@@ -131,11 +106,11 @@ def test_manual_action_timeout_fails_the_run(cli, project_copy):
 
 
 def test_a_timed_out_approval_is_requested_again_when_the_run_is_redriven(cli, project_copy, monkeypatch):
-    from asrctl.recovery import engine
+    from asrctl.recovery import local
 
     # The approval timeout runs on the wall clock: move it by hand, so a loaded machine cannot change the outcome.
     wall = [1_800_000_000.0]
-    monkeypatch.setattr(engine, "wall_time", lambda: wall[0])
+    monkeypatch.setattr(local, "wall_time", lambda: wall[0])
     plan = project_copy / "runbooks" / "plans" / "erp.yaml"
     plan.write_text(plan.read_text().replace("timeout: 1h", "timeout: 3s"))
     run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
@@ -166,7 +141,7 @@ def test_cancel_stops_a_running_run_before_its_next_side_effect(cli):
         while time.monotonic() < deadline:
             runs = json.loads(cli("runs", "list", "--json").stdout)["runs"]
             # the run row exists a moment before its first group does
-            groups = runs[0]["groups"] if runs else []
+            groups = show(cli, runs[0]["run_id"])["groups"] if runs else []
             started = bool(groups) and any(m["job_id"] for m in groups[0]["machines"])
             if started:
                 break

@@ -6,20 +6,41 @@ import pytest
 
 from asrctl.config import load_stack
 from asrctl.errors import BadInput
-from asrctl.recovery.provider import AmbiguousResult, OperationRejected, RecoveryProvider, Throttled
-from asrctl.recovery.simulator import Fault, SimulatorProvider, load_faults
+from asrctl.recovery.providers.protocol import (
+    AmbiguousResult,
+    OperationRejected,
+    OperationRequest,
+    RecoveryProvider,
+    Throttled,
+    WorldChanged,
+)
+from asrctl.recovery.providers.simulator import Fault, SimulatorProvider, load_faults
 
 SPEED = 1e6  # a 10-minute job takes under a millisecond
 
 
+def start(sim: SimulatorProvider, machine: str | tuple[str, ...], operation: str, request_id: str, **kw):
+    machines = (machine,) if isinstance(machine, str) else machine
+    return sim.start_operation(OperationRequest(operation, machines, request_id, **kw))
+
+
+def request(machine: str, operation: str, request_id: str) -> OperationRequest:
+    return OperationRequest(operation, (machine,), request_id)
+
+
+def per_machine(stack):
+    return stack.model_copy(update={"replication": stack.replication.model_copy(update={"multi_vm_sync": False})})
+
+
 @pytest.fixture
 def dev():
-    return load_stack("dev")
+    """dev without multi-VM sync: single machines take per-item jobs (multi-VM groups have their own tests)."""
+    return per_machine(load_stack("dev"))
 
 
 @pytest.fixture
 def prod():
-    return load_stack("prod")
+    return per_machine(load_stack("prod"))
 
 
 def finish(sim: SimulatorProvider, job) -> str:
@@ -31,51 +52,49 @@ def finish(sim: SimulatorProvider, job) -> str:
 
 
 def test_implements_the_protocol(dev):
-    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
     assert isinstance(sim, RecoveryProvider)
     sim.close()
 
 
 def test_transitions_follow_asr(dev):
-    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
-    with pytest.raises(OperationRejected, match="erp-sql01 is protected: commit needs a completed failover"):
-        sim.start_operation("erp-sql01", "commit", request_id="r0")
-    job = sim.start_operation("erp-sql01", "test-failover", request_id="r1")
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
+    with pytest.raises(OperationRejected, match="erp-sql01 is protected, and commit failover needs failed-over"):
+        start(sim, "erp-sql01", "commit", "r0")
+    job = start(sim, "erp-sql01", "test-failover", "r1")
     with pytest.raises(OperationRejected, match="still in progress"):
-        sim.start_operation("erp-sql01", "cleanup-test-failover", request_id="r1b")
+        start(sim, "erp-sql01", "cleanup-test-failover", "r1b")
     assert finish(sim, job) == "Succeeded"
     assert sim.describe_machines(["erp-sql01"])["erp-sql01"].state == "test-failed-over"
-    with pytest.raises(OperationRejected, match="a test failover is not cleaned up"):
-        sim.start_operation("erp-sql01", "unplanned-failover", request_id="r2")
-    assert finish(sim, sim.start_operation("erp-sql01", "cleanup-test-failover", request_id="r3")) == "Succeeded"
-    assert finish(sim, sim.start_operation("erp-sql01", "unplanned-failover", request_id="r4")) == "Succeeded"
-    with pytest.raises(OperationRejected, match="dev does not have"):  # no failback infrastructure on dev
-        sim.start_operation("erp-sql01", "reprotect", request_id="r5")
-    assert finish(sim, sim.start_operation("erp-sql01", "commit", request_id="r6")) == "Succeeded"
-    with pytest.raises(OperationRejected, match="needs the failback infrastructure"):
-        sim.start_operation("erp-sql01", "reprotect", request_id="r7")
-    assert sim.describe_machines(["erp-sql01"])["erp-sql01"].allowed_operations == ()
+    with pytest.raises(OperationRejected, match="a test failover is still up"):
+        start(sim, "erp-sql01", "unplanned-failover", "r2")
+    assert finish(sim, start(sim, "erp-sql01", "cleanup-test-failover", "r3")) == "Succeeded"
+    assert finish(sim, start(sim, "erp-sql01", "unplanned-failover", "r4")) == "Succeeded"
+    assert finish(sim, start(sim, "erp-sql01", "commit", "r6")) == "Succeeded"
+    with pytest.raises(OperationRejected, match="needs the failback path, which stack dev does not have"):
+        start(sim, "erp-sql01", "reprotect", "r7")
+    assert sim.describe_machines(["erp-sql01"])["erp-sql01"].allowed_operations == ()  # dev has no failback
     sim.close()
 
 
 def test_failback_chain_on_a_stack_with_failback_infrastructure(prod):
-    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
-    assert finish(sim, sim.start_operation("hr-db01", "planned-failover", request_id="p")) == "Succeeded"
-    with pytest.raises(OperationRejected, match="hr-db01 is failed-over: reprotect needs a committed failover"):
-        sim.start_operation("hr-db01", "reprotect", request_id="p1")
-    for i, op in enumerate(("commit", "reprotect", "failback", "reenable")):
+    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[], multi_vm_groups={})
+    assert finish(sim, start(sim, "hr-db01", "planned-failover", "p")) == "Succeeded"
+    with pytest.raises(OperationRejected, match="hr-db01 is failed-over, and failback to on-premises needs"):
+        start(sim, "hr-db01", "failback", "p1")
+    for i, op in enumerate(("commit", "reprotect", "failback", "commit-failback", "reenable")):
         assert op in sim.describe_machines(["hr-db01"])["hr-db01"].allowed_operations
-        assert finish(sim, sim.start_operation("hr-db01", op, request_id=f"p{i + 2}")) == "Succeeded"
+        assert finish(sim, start(sim, "hr-db01", op, f"p{i + 2}")) == "Succeeded"
     assert sim.describe_machines(["hr-db01"])["hr-db01"].state == "protected"
     sim.close()
 
 
 def test_world_persists_across_instances_and_the_clock_never_goes_back(prod):
-    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
-    finish(sim, sim.start_operation("crm-db01", "test-failover", request_id="a"))
+    sim = SimulatorProvider(prod, "prod", speed=SPEED, faults=[], multi_vm_groups={})
+    finish(sim, start(sim, "crm-db01", "test-failover", "a"))
     later = sim.clock.now()
     sim.close()
-    again = SimulatorProvider(prod, "prod", speed=SPEED, faults=[])
+    again = SimulatorProvider(prod, "prod", speed=SPEED, faults=[], multi_vm_groups={})
     assert again.clock.now() >= later
     status = again.describe_machines(["crm-db01", "crm-db02"])
     assert status["crm-db01"].state == "test-failed-over" and status["crm-db02"].state == "protected"
@@ -86,7 +105,8 @@ def test_world_persists_across_instances_and_the_clock_never_goes_back(prod):
 
 
 def test_recovery_points_and_rpo(dev):
-    sim = SimulatorProvider(dev, "dev", speed=1.0, faults=[])  # real time: reads below see the same instant
+    # simulated time moves only when someone waits: every read below sees the same instant
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
     status = sim.describe_machines(["erp-sql01"])["erp-sql01"]
     points = status.recovery_points
     now = sim.clock.now()
@@ -96,21 +116,19 @@ def test_recovery_points_and_rpo(dev):
     assert now - app_interval - status.rpo_seconds - 1 <= app <= crash
     assert 0 < status.rpo_seconds < 300 and status.replication_health == "Normal"
     # an unplanned failover to the latest app-consistent point recovers from exactly that point
-    job = sim.start_operation("erp-sql01", "unplanned-failover", request_id="u", recovery_point_type="latest-app-consistent")
-    sim.clock.speed = SPEED
+    job = start(sim, "erp-sql01", "unplanned-failover", "u", recovery_point="latest-app-consistent")
     finish(sim, job)
     result = sim.get_job(job)
-    assert result.recovery_point_time is not None
-    assert abs(result.recovery_point_time.timestamp() - app) < 1
+    assert abs(result.recovery_point_times["erp-sql01"].timestamp() - app) < 1
     sim.close()
 
 
 def test_same_request_id_returns_the_same_job(dev):
-    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[])
-    first = sim.start_operation("erp-web01", "test-failover", request_id="same")
-    assert sim.start_operation("erp-web01", "test-failover", request_id="same") == first
-    assert sim.find_job("erp-web01", "test-failover", "same") == first
-    assert sim.find_job("erp-web01", "test-failover", "other") is None
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
+    first = start(sim, "erp-web01", "test-failover", "same")
+    assert start(sim, "erp-web01", "test-failover", "same") == first
+    assert sim.find_job(request("erp-web01", "test-failover", "same")) == first
+    assert sim.find_job(request("erp-web01", "test-failover", "other")) is None
     sim.close()
 
 
@@ -121,26 +139,26 @@ def test_faults_fail_hang_throttle_lose_response(dev):
         Fault(2, "erp-app01", "test-failover", "throttle", 2),
         Fault(3, "erp-app02", "test-failover", "lose-response", 1),
     ]
-    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=faults)
-    failed = sim.start_operation("erp-sql01", "test-failover", request_id="f1")
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=faults, multi_vm_groups={})
+    failed = start(sim, "erp-sql01", "test-failover", "f1")
     assert finish(sim, failed) == "Failed" and "simulated fault" in sim.get_job(failed).error
     assert sim.describe_machines(["erp-sql01"])["erp-sql01"].state == "protected"  # a failed job changes nothing
-    assert finish(sim, sim.start_operation("erp-sql01", "test-failover", request_id="f2")) == "Succeeded"  # times: 1
+    assert finish(sim, start(sim, "erp-sql01", "test-failover", "f2")) == "Succeeded"  # times: 1
 
-    hung = sim.start_operation("erp-sql02", "test-failover", request_id="h1")
+    hung = start(sim, "erp-sql02", "test-failover", "h1")
     sim.clock.sleep(10 * 3600)
     assert sim.get_job(hung).state == "InProgress"
 
     for _ in range(2):
         with pytest.raises(Throttled) as exc:
-            sim.start_operation("erp-app01", "test-failover", request_id="t1")
+            start(sim, "erp-app01", "test-failover", "t1")
         assert exc.value.retry_after == 20
-    assert sim.find_job("erp-app01", "test-failover", "t1") is None  # a 429 accepted nothing
-    sim.start_operation("erp-app01", "test-failover", request_id="t1")
+    assert sim.find_job(request("erp-app01", "test-failover", "t1")) is None  # a 429 accepted nothing
+    start(sim, "erp-app01", "test-failover", "t1")
 
     with pytest.raises(AmbiguousResult):
-        sim.start_operation("erp-app02", "test-failover", request_id="l1")
-    assert sim.find_job("erp-app02", "test-failover", "l1") is not None  # accepted despite the lost response
+        start(sim, "erp-app02", "test-failover", "l1")
+    assert sim.find_job(request("erp-app02", "test-failover", "l1")) is not None  # accepted despite the lost response
     calls = sim.snapshot()["api_calls"]
     assert calls["by_call"]["start_operation"] == 7 and calls["writes"] == 7
     assert calls["reads"] == sum(v for k, v in calls["by_call"].items() if k != "start_operation")
@@ -191,11 +209,57 @@ def test_a_missing_fault_file_names_the_variable(cli, tmp_path, monkeypatch):
 def test_service_endpoint_is_open_only_while_the_vm_runs(dev):
     import socket
 
-    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[Fault(0, "erp-web02", "test-failover", "hang", 1)])
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[Fault(0, "erp-web02", "test-failover", "hang", 1)],
+                           multi_vm_groups={})
     host, port = sim.service_endpoint("erp-web01").split(":")
     socket.create_connection((host, int(port)), timeout=1).close()
-    sim.start_operation("erp-web02", "test-failover", request_id="x")
+    start(sim, "erp-web02", "test-failover", "x")
     host, port = sim.service_endpoint("erp-web02").split(":")
     with pytest.raises(OSError):
         socket.create_connection((host, int(port)), timeout=1).close()
     sim.close()
+
+
+def test_multi_vm_members_fail_over_only_together_through_their_recovery_plan():
+    stack = load_stack("dev")  # multiVmSync: the erp groups of two machines are multi-VM groups
+    sim = SimulatorProvider(stack, "dev", speed=SPEED, faults=[])
+    with pytest.raises(OperationRejected, match="erp-sql01: is in multi-VM group erp-database"):
+        start(sim, "erp-sql01", "test-failover", "single")
+    with pytest.raises(OperationRejected, match="erp-app01: is not in recovery plan erp-database"):
+        start(sim, ("erp-sql01", "erp-app01"), "test-failover", "mixed", recovery_plan="erp-database")
+    job = start(sim, ("erp-sql01", "erp-sql02"), "test-failover", "group", recovery_plan="erp-database")
+    assert job.machines == ("erp-sql01", "erp-sql02")
+    status = sim.describe_machines(["erp-sql01", "erp-sql02"])
+    assert status["erp-sql01"].current_job == status["erp-sql02"].current_job == job  # one job for both
+    assert finish(sim, job) == "Succeeded"
+    assert {s.state for s in sim.describe_machines(["erp-sql01", "erp-sql02"]).values()} == {"test-failed-over"}
+    points = sim.get_job(job).recovery_point_times
+    assert set(points) == {"erp-sql01", "erp-sql02"}
+    sim.close()
+
+
+def test_durations_depend_only_on_seed_machine_and_operation(tmp_path, dev):
+    def took(home):
+        sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={}, path=home / "w.db")
+        job = start(sim, "erp-web01", "test-failover", f"any-request-id-{home.name}")
+        finish(sim, job)
+        status = sim.get_job(job)
+        sim.close()
+        return (status.finished_at - status.started_at).total_seconds()
+
+    assert took(tmp_path / "a") == took(tmp_path / "b")
+
+
+def test_a_deleted_or_replaced_world_is_detected(dev):
+    sim = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
+    identity = sim.identity()
+    assert identity.startswith("simulator:dev:")
+    sim.path.unlink()
+    with pytest.raises(WorldChanged, match="was deleted or replaced while in use"):
+        sim.describe_machines(["erp-sql01"])
+    with pytest.raises(WorldChanged):
+        start(sim, "erp-sql01", "test-failover", "after-delete")
+    sim.close()
+    fresh = SimulatorProvider(dev, "dev", speed=SPEED, faults=[], multi_vm_groups={})
+    assert fresh.identity() != identity  # a new world is a new identity: runs of the old one refuse it
+    fresh.close()
