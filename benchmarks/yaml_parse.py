@@ -75,10 +75,16 @@ def _old_construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def old_load(path: Path) -> tuple[Any, dict]:
-    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+def old_parse(text: str, path: Path) -> tuple[Any, dict]:
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return None, {(): 1}
     lines: dict = {}
     return _old_build(node, (), lines, path), lines
+
+
+def old_load(path: Path) -> tuple[Any, dict]:
+    return old_parse(path.read_text(encoding="utf-8"), path)
 
 
 # -------------------------------------------------------------------------------------------------------------
