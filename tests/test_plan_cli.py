@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,70 @@ def test_a_script_linked_out_of_runbooks_actions_is_refused(cli, tmp_path: Path,
         assert "bad.yaml:6:" in result.stderr and message in result.stderr, result.stderr
     result = cli("plan", "validate", str(write_plan(tmp_path, _before("script: runbooks/actions/ok.py"))), "--stack", "dev")
     assert result.exit_code == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# --json and plain output (issue 15)
+
+
+def test_validate_json_for_a_valid_plan(cli):
+    result = cli("plan", "validate", "erp", "--stack", "dev", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc == {"plan": "erp", "stack": "dev", "file": "runbooks/plans/erp.yaml", "valid": True, "groups": 3,
+                   "machines": 6, "sha256": hashlib.sha256((PROJECT / "runbooks/plans/erp.yaml").read_bytes()).hexdigest(),
+                   "errors": []}
+
+
+def test_validate_json_for_an_invalid_plan_still_exits_2_with_the_error_on_stderr(cli, tmp_path):
+    result = cli("plan", "validate", "crm", "--stack", "dev", "--json")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "runbooks/plans/crm.yaml:7:" in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["valid"] is False and doc["groups"] is None and doc["file"] == "runbooks/plans/crm.yaml"
+    assert doc["errors"] == [{"file": "runbooks/plans/crm.yaml", "line": 7,
+                              "message": "machine 'crm-db01' is not in stack dev"}]
+    unknown = json.loads(cli("plan", "validate", "nope", "--stack", "dev", "--json").stdout)
+    assert unknown["errors"][0]["file"] is None and unknown["errors"][0]["line"] is None
+    assert "known plans: crm, erp, hr, portal" in unknown["errors"][0]["message"]
+    bad_yaml = write_plan(tmp_path, "groups:\n  - name: [unclosed\n")
+    [error] = json.loads(cli("plan", "validate", str(bad_yaml), "--stack", "dev", "--json").stdout)["errors"]
+    assert error["file"].endswith("bad.yaml") and error["line"] == 4 and error["message"].startswith("invalid YAML")
+
+
+def test_show_json_is_the_plan_as_data(cli):
+    result = cli("plan", "show", "erp", "--stack", "dev", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["name"], doc["stack"], doc["file"]) == ("erp", "dev", "runbooks/plans/erp.yaml")
+    assert doc["targets"] == {"rto_seconds": 1800, "rpo_seconds": 900}
+    assert [(g["order"], g["name"]) for g in doc["groups"]] == [(1, "database"), (2, "application"), (3, "web")]
+    database, _, web = doc["groups"]
+    assert database["machines"][0] == {"name": "erp-sql01", "recovery_subnet": "db", "recovery_ip": "10.60.1.11",
+                                       "test_failover_ip": "10.160.1.11"}
+    [stop_batch] = database["before"]
+    assert stop_batch["kind"] == "manual" and stop_batch["manual"].startswith("Stop the nightly batch jobs")
+    assert stop_batch["when"] == stop_batch["operations"] == ["planned-failover", "failback"]
+    assert (stop_batch["timeout_seconds"], stop_batch["timeout_is_default"]) == (7200, False)
+    add_ip, dns, smoke = web["after"]
+    assert add_ip == {"kind": "runbook", "runbook": "ASR-AddPublicIp", "parameters": {"nsg": "nsg-erp-web", "port": "443"},
+                      "when": ["test-failover"], "operations": ["test-failover"], "timeout_seconds": 1800,
+                      "timeout_is_default": True}
+    assert dns["kind"] == "script" and dns["args"] == ["--zone", "erp.contoso.com", "--record", "www"]
+    assert smoke["when"] is None
+    assert smoke["operations"] == ["test-failover", "planned-failover", "unplanned-failover", "failback"]
+
+
+def test_output_to_a_pipe_is_not_wrapped(cli, tmp_path):
+    show = cli("plan", "show", "erp", "--stack", "dev").stdout.splitlines()
+    assert any(line.endswith("after script: runbooks/actions/wait_for_port.py --port 1433 --timeout 300 — when: every "
+                             "failover (test-failover, planned-failover, unplanned-failover, failback); timeout 10m")
+               for line in show), show
+    deep = tmp_path.joinpath(*["a-rather-long-directory-name"] * 4)
+    deep.mkdir(parents=True)
+    path = write_plan(deep, "groups:\n" + GOOD_GROUP, name="bad")
+    path = path.rename(deep / "erp.yaml")
+    path.write_text(path.read_text().replace("name: bad", "name: erp"))
+    validate = cli("plan", "validate", str(path), "--stack", "dev")
+    assert validate.exit_code == 0, validate.stderr
+    assert validate.stdout == f"{path}: plan erp is valid for stack dev (1 group, 1 machine)\n"

@@ -104,10 +104,12 @@ def _check(stack: str, output: str, config: Path | None) -> None:
         )
 
 
-@policy_app.command("rules")
+@policy_app.command(
+    "rules",
+    help="List the pack's rules with their default level, severity, description and anchor: the Azure Policy "
+    "definition or Checkov check a rule corresponds to, in brackets where there is one.",
+)
 def rules(json_output: bool = JsonOption) -> None:
-    """List the pack's rules with their default level, severity and anchor (the Azure Policy definition or Checkov
-    check a rule corresponds to, in brackets where there is one)."""
     from asrctl.policy.rules import RULES
 
     if json_output:
