@@ -109,6 +109,13 @@ def test_crlf_files_have_the_same_lines(tmp_path: Path) -> None:
     assert doc.data == {"a": 1, "b": ["x"]} and doc.lines[("b", 0)] == 3
 
 
+def test_json_indented_with_tabs_is_read(tmp_path: Path) -> None:
+    """A --policy-pack-config file is JSON, where tabs are whitespace; libyaml reads it (PyYAML's own parser did not)."""
+    assert yaml.__with_libyaml__, "this PyYAML lacks libyaml: install the pinned wheel (pip install -r requirements.txt)"
+    doc = load_yaml(_write(tmp_path / "policy.json", '{\n\t"storage-https-only": "advisory",\n\t"all": "mandatory"\n}\n'))
+    assert doc.data == {"storage-https-only": "advisory", "all": "mandatory"} and doc.lines[("all",)] == 3
+
+
 def test_without_libyaml_the_pure_python_parser_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
     path = PROJECT / "stacks" / "Pulumi.prod.yaml"
     fast = load_yaml(path)
