@@ -14,7 +14,11 @@ rest is the Pulumi program under mocks, the same code in both), best of ``--repe
 print exactly the same report. CPU time is compared, not wall time: on a shared machine the wall time mostly
 measures the other processes.
 
-    .venv/bin/python benchmarks/policy_check.py [--stacks dev,prod] [--formats text,sarif] [--repeat 3]
+It then shows the evaluation alone at scale (the part issue 16 is about, the program under mocks aside): the prod
+preview's resources copied ``--copies`` times (renamed, with their parents and dependencies), evaluated with
+properties per rule and shared.
+
+    .venv/bin/python benchmarks/policy_check.py [--stacks dev,prod] [--formats text,sarif] [--repeat 3] [--copies 40]
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def main_() -> None:
     parser.add_argument("--stacks", default="dev,prod")
     parser.add_argument("--formats", default="text,sarif")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=40)
     args = parser.parse_args()
     print(f"CPU seconds, best of {args.repeat}; before = old reader, no parse reuse, properties per rule")
     print(f"{'stack/format':<14} {'part':<12} {'before':>8} {'after':>8} {'after/before':>13}  YAML parses before → after")
@@ -122,6 +127,42 @@ def main_() -> None:
                 print(f"{label:<14} {part:<12} {before_s:8.3f} {after_s:8.3f} {after_s / before_s:13.2f}{parses}")
                 label = ""
     print("reports identical before and after: yes (checked for every stack and format)")
+    evaluation_at_scale(args.copies, args.repeat)
+
+
+def evaluation_at_scale(copies: int, repeat: int) -> None:
+    import dataclasses
+
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.context import stack_policy_config
+    from asrctl.policy.evaluate import evaluate
+
+    base = asrctl.mockmode.run_program("prod").resources
+    cfg = load_stack("prod")
+    config = stack_policy_config(cfg, load_plans_for_stack(cfg, "prod"))
+
+    def renamed(urn: str | None, i: int) -> str | None:
+        return f"{urn}-{i}" if urn else urn
+
+    resources = [
+        dataclasses.replace(r, name=f"{r.name}-{i}", urn=renamed(r.urn, i), parent=renamed(r.parent, i),
+                            dependencies=tuple(f"{d}-{i}" for d in r.dependencies))
+        for i in range(copies)
+        for r in base
+    ]
+    figures = {}
+    for per_rule in (True, False):
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.process_time()
+            report = evaluate("prod", resources, config, properties_per_rule=per_rule)
+            best = min(best, time.process_time() - started)
+        figures[per_rule] = (best, len(report.violations))
+    assert figures[True][1] == figures[False][1]
+    (before, _), (after, _) = figures[True], figures[False]
+    print(f"evaluation alone, {len(resources)} resources ({copies} copies of prod), {len(report.rules)} rules: "
+          f"before {before:.2f} s, after {after:.2f} s, after/before {after / before:.2f}")
 
 
 if __name__ == "__main__":
