@@ -192,8 +192,8 @@ def parse_yaml(text: str, path: Path) -> LocatedYaml:
             raise _syntax_error(exc, path) from None
         except yaml.YAMLError:
             raise _syntax_error(fast_error, path) from None
-    except yaml.YAMLError as exc:  # not located (a reader error): say what we know
-        raise BadInput(f"{display_path(path)}:1: invalid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # not located (a reader error): say what we know, on one line
+        raise BadInput(f"{display_path(path)}:1: invalid YAML: {' '.join(str(exc).split())}") from None
     return LocatedYaml(path, data, lines)
 
 
