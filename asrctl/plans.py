@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
@@ -38,23 +39,41 @@ FAILOVER_OPERATIONS: tuple[str, ...] = ("test-failover", "planned-failover", "un
 
 DEFAULT_TIMEOUTS = {"manual": 24 * 3600, "script": 10 * 60, "runbook": 30 * 60}
 
-_DURATION_RE = re.compile(r"^(\d+)\s*([smhd])$")
+# The longest timeout or target a plan may give. A week is beyond any step or RTO a DR plan means; without a bound
+# `99999999999999999999d` validated and then overflowed the engine's clock arithmetic mid-run.
+MAX_DURATION_SECONDS = 7 * 86400
+
+# Action scripts live here (relative to the project): the engine runs them with the project's Python, so a plan must
+# not be able to point it at any other file.
+ACTIONS_DIR = PurePosixPath("runbooks", "actions")
+
+# Azure Automation runbook names: 1-63 letters, digits, '_' and '-', starting with a letter (Azure resource naming
+# rules, Microsoft.Automation automationAccounts/runbooks) [U: from the naming-rules table, not re-checked here].
+_RUNBOOK_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}", re.ASCII)
+
+_DURATION_RE = re.compile(r"(\d+)\s*([smhd])", re.ASCII)
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: Any) -> int:
-    """``30s`` / ``10m`` / ``2h`` / ``1d`` → seconds (> 0)."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    """``30s`` / ``10m`` / ``2h`` / ``1d`` (or a number of seconds) → seconds, 0 < seconds <= 7 days."""
+    if isinstance(value, bool):
+        raise ValueError("is a yes/no value, not a duration; write it like 30s, 10m or 2h")
+    if not isinstance(value, str | int):
         raise ValueError("must be a duration like 30s, 10m or 2h")
     if isinstance(value, int):
         seconds = value
     else:
-        match = _DURATION_RE.match(value.strip())
+        match = _DURATION_RE.fullmatch(value.strip())
         if not match:
             raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m or 2h")
-        seconds = int(match.group(1)) * _UNIT[match.group(2)]
+        digits, unit = match.groups()
+        # More than 7 digits of any unit is past the bound; skip int() on a string that may be thousands long.
+        seconds = int(digits) * _UNIT[unit] if len(digits) <= 7 else MAX_DURATION_SECONDS + 1
     if seconds <= 0:
         raise ValueError("must be a positive duration")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError("is longer than 7d, the longest duration a plan may give; use at most 7d (168h)")
     return seconds
 
 
@@ -65,6 +84,45 @@ def format_duration(seconds: float) -> str:
     if seconds % 60 == 0 and seconds >= 60:
         return f"{seconds // 60}m"
     return f"{seconds}s"
+
+
+def _name(value: str) -> str:
+    """A name (group, machine, runbook parameter): not blank, no surrounding spaces, no control characters."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if value != value.strip():
+        raise ValueError("has spaces at its start or end; remove them")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("contains a control character; remove it")
+    return value
+
+
+def _text(value: str) -> str:
+    """Free text shown to people (a manual instruction): anything but blank."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _runbook(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if not _RUNBOOK_NAME_RE.fullmatch(value):
+        raise ValueError("is not an Azure Automation runbook name: 1-63 letters, digits, '_' and '-', starting with a "
+                         "letter (e.g. ASR-AddPublicIp)")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Text = Annotated[str, AfterValidator(_text)]
+RunbookName = Annotated[str, AfterValidator(_runbook)]
+
+
+def _given(value: Any, fix: str) -> Any:
+    """A key written with no value (``when:``) is refused rather than read as left out: its author meant something."""
+    if value is None:
+        raise ValueError(f"is empty; {fix}")
+    return value
 
 
 class _Model(BaseModel):
@@ -79,14 +137,22 @@ class _Action(_Model):
 
     @field_validator("timeout", mode="before")
     @classmethod
-    def _timeout(cls, v: Any) -> int | None:
-        return None if v is None else parse_duration(v)
+    def _timeout(cls, v: Any) -> int:
+        return parse_duration(_given(v, "give a duration like 10m, or leave timeout out for the default"))
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when_given(cls, v: Any) -> Any:
+        return _given(v, "list the operations the action runs for, or leave when out for every failover")
 
     @field_validator("when")
     @classmethod
     def _when(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
         if v is not None and not v:
             raise ValueError("must list at least one operation (or be left out for every failover)")
+        if v is not None and len(set(v)) != len(v):
+            twice = next(op for op in v if v.count(op) > 1)
+            raise ValueError(f"lists {twice} twice; name each operation once")
         return v
 
     kind: str = ""  # set by subclasses
@@ -105,7 +171,7 @@ class _Action(_Model):
 
 class ManualAction(_Action):
     kind: Literal["manual"] = "manual"
-    manual: str = Field(min_length=1, description="Required. What the operator must do before the plan continues.")
+    manual: Text = Field(description="Required. What the operator must do before the plan continues.")
 
     @property
     def label(self) -> str:
@@ -114,8 +180,16 @@ class ManualAction(_Action):
 
 class ScriptAction(_Action):
     kind: Literal["script"] = "script"
-    script: str = Field(description="Required. Python script path relative to the project, run client-side.")
-    args: tuple[str, ...] = Field(default=(), description="Optional. Arguments. Default none.")
+    script: str = Field(
+        description="Required. Python script under runbooks/actions/, as a path relative to the project; run "
+        "client-side. Checked by check_plan: inside runbooks/actions/ (no '..', absolute path or link out), a .py file."
+    )
+    args: tuple[str, ...] = Field(default=(), description="Optional. Arguments, each a string. Default none.")
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _args_given(cls, v: Any) -> Any:
+        return _given(v, "list the arguments, or leave args out")
 
     @property
     def label(self) -> str:
@@ -124,8 +198,15 @@ class ScriptAction(_Action):
 
 class RunbookAction(_Action):
     kind: Literal["runbook"] = "runbook"
-    runbook: str = Field(description="Required. Azure Automation runbook name.")
-    parameters: dict[str, str] = Field(default_factory=dict, description="Optional. Runbook parameters.")
+    runbook: RunbookName = Field(description="Required. Azure Automation runbook name.")
+    parameters: dict[Name, str] = Field(
+        default_factory=dict, description="Optional. Runbook parameters, name to string value."
+    )
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameters_given(cls, v: Any) -> Any:
+        return _given(v, "give name: value pairs, or leave parameters out")
 
     @property
     def label(self) -> str:
@@ -158,8 +239,8 @@ Action = Annotated[
 
 
 class Group(_Model):
-    name: str = Field(description="Required. Group name, e.g. database.")
-    machines: tuple[str, ...] = Field(min_length=1, description="Required. Machines failed over in parallel.")
+    name: Name = Field(description="Required. Group name, e.g. database.")
+    machines: tuple[Name, ...] = Field(min_length=1, description="Required. Machines failed over in parallel.")
     before: tuple[Action, ...] = Field(default=(), description="Optional. Start group actions, in order.")
     after: tuple[Action, ...] = Field(default=(), description="Optional. End group actions, in order.")
 
@@ -179,8 +260,8 @@ class Targets(_Model):
 
     @field_validator("rto", "rpo", mode="before")
     @classmethod
-    def _duration(cls, v: Any) -> int | None:
-        return None if v is None else parse_duration(v)
+    def _duration(cls, v: Any) -> int:
+        return parse_duration(_given(v, "give a duration like 30m, or leave the target out"))
 
 
 class Plan(_Model):
@@ -211,8 +292,19 @@ class Plan(_Model):
 def _loc_display(loc: tuple) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not re.fullmatch(r"[\w:.-]+", part):  # an empty or odd key (a runbook parameter name)
+            text += f"[{part!r}]"
+        else:
+            text += f".{part}" if text else part
     return text
+
+
+def _shown(value: Any) -> str:
+    """The offending value for a message, cut short: a 5,000-digit timeout need not be echoed whole."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}…{text[-8:]} ({len(str(value))} characters)"
 
 
 def _raise(doc: LocatedYaml, path: KeyPath, message: str) -> None:
@@ -229,22 +321,63 @@ def parse_plan(doc: LocatedYaml) -> Plan:
         err = exc.errors(include_url=False)[0]
         # Strip the union-branch tags pydantic inserts (e.g. 'function-before[...]') from the location.
         loc = tuple(p for p in err["loc"] if isinstance(p, int) or not re.match(r"^(function-|ManualAction|ScriptAction|RunbookAction)", p))
+        if loc and loc[-1] == "[key]":  # a dict key (a runbook parameter name) failed, not its value
+            loc = loc[:-1]
         msg = err["msg"]
         msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
         msg = msg[:1].lower() + msg[1:]
+        value = err.get("input")
         if err["type"] == "missing":
             msg = "is required"
         elif err["type"] == "extra_forbidden":
             msg = "is not a known key"
-        value = err.get("input")
-        shown = f" {value!r}" if isinstance(value, str | int | float) and err["type"] != "missing" else ""
+        elif err["type"] == "string_type" and isinstance(value, bool):
+            msg = "is a yes/no value (YAML reads yes, no, on, off, true and false so); quote it where text is meant"
+        elif err["type"] == "string_type" and isinstance(value, int | float):
+            msg = f'is a number; quote it ("{value}") where text is meant'
+        elif err["type"] == "string_type":
+            msg = "must be a string"
+        elif err["type"] in ("too_short", "string_too_short"):
+            msg = "must not be empty"
+        shown = f" {_shown(value)}" if isinstance(value, str | int | float) and err["type"] != "missing" else ""
         _raise(doc, loc, f"{_loc_display(loc)}{shown}: {msg}")
     digest = hashlib.sha256(doc.path.read_bytes()).hexdigest() if doc.path.is_file() else ""
     return plan.model_copy(update={"path": doc.path, "sha256": digest})
 
 
+def script_problem(script: str) -> str | None:
+    """Why ``script`` may not be run as an action script (None when it may): it must be a ``.py`` file inside
+    ``runbooks/actions/``, named by a relative path without ``..``, and not a link leading out of that directory.
+
+    The engine runs the file with the project's Python and the run context on stdin, so this is what keeps a plan
+    from running ``/etc/passwd``, ``~/.ssh/...`` or anything else on the operator's machine.
+    """
+    if "\\" in script:
+        return f"script {script!r}: write the path with forward slashes, e.g. {ACTIONS_DIR}/check_sql.py"
+    path = PurePosixPath(script)
+    if path.is_absolute() or PureWindowsPath(script).drive:
+        return f"script {script} is an absolute path; name it relative to the project, as {ACTIONS_DIR}/{path.name}"
+    if ".." in path.parts:
+        return f"script {script} climbs out with '..'; action scripts live in {ACTIONS_DIR}/"
+    if path == ACTIONS_DIR:
+        return f"script {script} is the directory; name a script in it, e.g. {ACTIONS_DIR}/check_sql.py"
+    if path.parts[: len(ACTIONS_DIR.parts)] != ACTIONS_DIR.parts:
+        return f"script {script} is not in {ACTIONS_DIR}/; move it there and name it {ACTIONS_DIR}/{path.name}"
+    if path.suffix != ".py":
+        return f"script {script} is not a Python file (.py); action scripts are run with Python"
+    target = project_dir() / path
+    if not target.exists():  # also a link whose target is gone
+        return f"script {script} does not exist"
+    resolved, actions = target.resolve(), (project_dir() / ACTIONS_DIR).resolve()
+    if not resolved.is_relative_to(actions):
+        return f"script {script} is a link to {resolved}, outside {ACTIONS_DIR}/; copy the script into {ACTIONS_DIR}/"
+    if not resolved.is_file():
+        return f"script {script} is not a file"
+    return None
+
+
 def check_plan(plan: Plan, doc: LocatedYaml, stack: StackConfig, stack_name: str) -> None:
-    """ASR's limits and the plan/stack contract: known machines, one group per machine, scripts that exist."""
+    """ASR's limits and the plan/stack contract: known machines, one group per machine, scripts in runbooks/actions/."""
     if plan.path.stem != plan.name:
         _raise(doc, ("name",), f"plan name {plan.name!r} must match its file name ({plan.path.stem})")
     if len(plan.groups) > MAX_GROUPS:
@@ -261,6 +394,9 @@ def check_plan(plan: Plan, doc: LocatedYaml, stack: StackConfig, stack_name: str
         for mi, machine in enumerate(group.machines):
             if machine not in stack.machines_by_name:
                 _raise(doc, ("groups", gi, "machines", mi), f"machine {machine!r} is not in stack {stack_name}")
+            if machine in seen and seen[machine] == group.name:
+                _raise(doc, ("groups", gi, "machines", mi),
+                       f"machine {machine!r} is listed twice in group {group.name!r}; list it once")
             if machine in seen:
                 _raise(
                     doc, ("groups", gi, "machines", mi),
@@ -269,10 +405,9 @@ def check_plan(plan: Plan, doc: LocatedYaml, stack: StackConfig, stack_name: str
             seen[machine] = group.name
         for side in ("before", "after"):
             for ai, action in enumerate(getattr(group, side)):
-                if isinstance(action, ScriptAction):
-                    script = project_dir() / action.script
-                    if not script.is_file():
-                        _raise(doc, ("groups", gi, side, ai, "script"), f"script {action.script} does not exist")
+                problem = script_problem(action.script) if isinstance(action, ScriptAction) else None
+                if problem:
+                    _raise(doc, ("groups", gi, side, ai, "script"), problem)
 
 
 def load_plan(name_or_path: str, stack: StackConfig | None = None, stack_name: str = "") -> Plan:

@@ -323,3 +323,123 @@ def test_policy_pack_manifest_is_python() -> None:
     assert manifest["runtime"]["name"] == "python" and manifest["version"]
     assert os.path.isfile(PROJECT / "policy" / "__main__.py")
     assert RULES_BY_NAME  # the pack imports the same registry
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Properties deserialized once per resource (issue 16): the same reports, and no rule writes to what it reads
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "insecure"])
+def test_shared_properties_give_the_engines_report(stack: str, previews, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared proxies against the engine's way (fresh properties for every rule): identical in every format."""
+    import asrctl.policy.evaluate as evaluate_module
+    from asrctl.policy.output import render_json, render_sarif, render_text
+    from asrctl.project import stack_file
+    from asrctl.yamlfile import load_yaml
+
+    if stack == "insecure":
+        monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(previews.insecure_root))
+    preview = previews(stack)
+    made: list[Any] = []
+    real_props = evaluate_module._props
+    monkeypatch.setattr(evaluate_module, "_props", lambda raw: made.append(raw) or real_props(raw))
+    shared = _check(stack, preview)
+    shared_calls = len(made)
+    fresh = _check_per_rule(stack, preview)
+    doc = load_yaml(stack_file(stack))
+    assert render_text(shared) == render_text(fresh)
+    assert render_json(shared) == render_json(fresh)
+    assert render_sarif(shared, doc) == render_sarif(fresh, doc)
+    assert shared.violations or stack == "prod"  # the comparison judged real findings
+    custom = sum(1 for r in preview.resources if r.custom)
+    # once per custom resource for the resource rules, once per resource for the stack rules
+    assert shared_calls == custom + len(preview.resources)
+    assert len(made) - shared_calls > 20 * custom  # the engine's way: per rule
+
+
+def _check_per_rule(stack: str, preview: Any):
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.context import merge_policy_config, stack_policy_config
+    from asrctl.policy.evaluate import evaluate
+
+    cfg = load_stack(stack)
+    config = merge_policy_config(stack_policy_config(cfg, load_plans_for_stack(cfg, stack)), {})
+    return evaluate(stack, preview.resources, config, properties_per_rule=True)
+
+
+def _plain(value: Any) -> Any:
+    """A proxy's content without going through its unknown checks."""
+    from collections.abc import Mapping, Sequence
+
+    if isinstance(value, Mapping):
+        target = value["__target"]
+        return {k: _plain(target[k]) for k in target}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_plain(v) for v in value["__target"]]
+    return value
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_rule_writes_to_the_properties_it_is_given(stack: str, previews, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sharing is safe only while every rule just reads: after all rules ran, each shared object still equals a fresh
+    deserialization of the same resource."""
+    import asrctl.policy.evaluate as evaluate_module
+
+    made: list[tuple[Any, Any]] = []
+    real_props = evaluate_module._props
+
+    def recording(raw):
+        props = real_props(raw)
+        made.append((raw, props))
+        return props
+
+    monkeypatch.setattr(evaluate_module, "_props", recording)
+    _check(stack, previews(stack))
+    assert made
+    for raw, props in made:
+        assert _plain(props) == _plain(real_props(raw))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Operator experience (issue 15)
+
+
+def test_json_is_an_alias_of_format_json(cli, cached_program) -> None:
+    alias = cli("policy", "check", "--stack", "dev", "--json")
+    spelled = cli("policy", "check", "--stack", "dev", "--format", "json")
+    assert alias.exit_code == spelled.exit_code
+    assert json.loads(alias.stdout) == json.loads(spelled.stdout)
+    clash = cli("policy", "check", "--stack", "dev", "--json", "--format", "sarif")
+    assert clash.exit_code == 2 and "--json is --format json; it cannot be combined with --format sarif" in clash.stderr
+
+
+def test_progress_goes_to_stderr_and_results_to_stdout(cli, cached_program, previews) -> None:
+    result = cli("policy", "check", "--stack", "prod", "--format", "sarif")
+    json.loads(result.stdout)  # stdout is the document and nothing else
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("policy check of stack prod: running the Pulumi program under mocks")
+    resources = len(previews("prod").resources)
+    assert f"prod: {resources} resources in " in lines[1]
+    assert lines[1].endswith(f"evaluating {len(RULES)} rules over {resources} resources…")
+    assert lines[2].startswith("policy check of stack prod: evaluated in")
+
+
+def test_check_parses_each_file_once(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real program too (no cached preview): the stack file and each plan are parsed once per command."""
+    from asrctl import yamlfile
+
+    parsed: list[str] = []
+    real = yamlfile.parse_yaml
+    monkeypatch.setattr(yamlfile, "parse_yaml", lambda text, path: parsed.append(Path(path).name) or real(text, path))
+    assert cli("policy", "check", "--stack", "prod", "--format", "sarif").exit_code == 0
+    assert sorted(parsed) == ["Pulumi.prod.yaml", "crm.yaml", "erp.yaml", "hr.yaml", "portal.yaml"]
+
+
+def test_rules_text_shows_the_anchors(cli) -> None:
+    lines = cli("policy", "rules").stdout.splitlines()
+    assert len(lines) == len(RULES)
+    for rule, line in zip(RULES, lines, strict=True):
+        assert line.startswith(rule.name + " ") and rule.description in line
+        assert (f"[{rule.anchor}]" in line) if rule.anchor else "[" not in line.removeprefix(rule.name)

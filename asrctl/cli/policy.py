@@ -22,13 +22,19 @@ policy_app = typer.Typer(
 FORMATS = ("text", "json", "sarif")
 
 
+def _progress(message: str) -> None:
+    """One plain line on stderr: the phases of a check that takes seconds, never mixed into stdout's results."""
+    typer.echo(message, err=True)
+
+
 @policy_app.command("check")
 def check(
     stack: str = StackOption,
     # A plain string checked here rather than a typer Enum: a bad value must be our one-line exit 2 (BadInput).
-    output: str = typer.Option(
-        "text", "--format", "-f", help="text (grouped by resource, with fixes), json, or sarif (2.1.0)."
+    output: str | None = typer.Option(
+        None, "--format", "-f", help="text (default: grouped by resource, with fixes), json, or sarif (2.1.0)."
     ),
+    json_output: bool = typer.Option(False, "--json", help="Same as --format json."),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -36,27 +42,51 @@ def check(
         "and rule settings.",
     ),
 ) -> None:
-    """Check the stack's DR site against the policy pack; exit 1 on a mandatory violation."""
+    """Check the stack's DR site against the policy pack; exit 1 on a mandatory violation.
+
+    The report goes to stdout; the phases (the mock preview, then N rules over M resources) to stderr.
+    """
+    from asrctl.errors import BadInput
+
+    if output is not None and output not in FORMATS:
+        raise BadInput(f"--format {output!r}: choose one of {', '.join(FORMATS)}")
+    if json_output and output not in (None, "json"):
+        raise BadInput(f"--json is --format json; it cannot be combined with --format {output}")
+    from asrctl.yamlfile import parse_once
+
+    with parse_once():  # the stack file is read by the config, the program and SARIF: parse it once
+        _check(stack, "json" if json_output else output or "text", config)
+
+
+def _check(stack: str, output: str, config: Path | None) -> None:
+    import time
+
     from asrctl.config import load_stack
-    from asrctl.errors import BadInput, OperationFailed
+    from asrctl.errors import OperationFailed
     from asrctl.plans import load_plans_for_stack
     from asrctl.policy.config_file import load_policy_config
     from asrctl.policy.context import merge_policy_config, stack_policy_config
     from asrctl.policy.rules import RULES
 
-    if output not in FORMATS:
-        raise BadInput(f"--format {output!r}: choose one of {', '.join(FORMATS)}")
     cfg = load_stack(stack)
     plans = load_plans_for_stack(cfg, stack)
     user = load_policy_config(config, RULES) if config is not None else {}
     policy_config = merge_policy_config(stack_policy_config(cfg, plans), user)
 
-    from asrctl.mockmode import run_program
-    from asrctl.policy.evaluate import evaluate
+    import asrctl.mockmode
+    from asrctl.policy.evaluate import effective_levels, evaluate
     from asrctl.policy.output import render_json, render_sarif, render_text
 
-    preview = run_program(stack)
+    enabled = sum(1 for level in effective_levels(RULES, policy_config).values() if level != "disabled")
+    _progress(f"policy check of stack {stack}: running the Pulumi program under mocks (nothing is sent to Azure or "
+              f"vCenter)…")
+    started = time.monotonic()
+    preview = asrctl.mockmode.run_program(stack)
+    _progress(f"policy check of stack {stack}: {len(preview.resources)} resources in {time.monotonic() - started:.1f} s; "
+              f"evaluating {enabled} rules over {len(preview.resources)} resources…")
+    started = time.monotonic()
     report = evaluate(stack, preview.resources, policy_config)
+    _progress(f"policy check of stack {stack}: evaluated in {time.monotonic() - started:.1f} s")
 
     if output == "json":
         print_json(render_json(report))
@@ -74,9 +104,12 @@ def check(
         )
 
 
-@policy_app.command("rules")
+@policy_app.command(
+    "rules",
+    help="List the pack's rules with their default level, severity, description and anchor: the Azure Policy "
+    "definition or Checkov check a rule corresponds to, in brackets where there is one.",
+)
 def rules(json_output: bool = JsonOption) -> None:
-    """List the pack's rules with their default level, severity and anchor."""
     from asrctl.policy.rules import RULES
 
     if json_output:
@@ -97,8 +130,11 @@ def rules(json_output: bool = JsonOption) -> None:
             ]
         )
         return
+    # One line per rule (grep-able, never wrapped): name, default level, severity, description, then the Azure
+    # Policy / Checkov control it corresponds to, where there is one.
     for r in RULES:
-        typer.echo(f"{r.name:<48} {r.enforcement:<9} {r.severity:<8} {r.description}")
+        anchor = f"  [{r.anchor}]" if r.anchor else ""
+        typer.echo(f"{r.name:<48} {r.enforcement:<9} {r.severity:<8} {r.description}{anchor}")
 
 
 def register(app: typer.Typer) -> None:
