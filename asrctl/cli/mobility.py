@@ -40,36 +40,44 @@ def deploy(
     installer_dir: Path | None = typer.Option(
         None,
         "--installer-dir",
-        help="Directory holding Microsoft-ASR_UA_* installers copied from the process server's push-install "
-        "repository. Required unless --inventory sets asr_mobility_service_installer_dir.",
+        help="Directory holding the Microsoft-ASR_UA_* installers, copied from the replication appliance's "
+        r"E:\Software\Agents (modernized) or the process server's push-install repository (classic). Required "
+        "unless --inventory sets asr_mobility_service_installer_dir.",
     ),
     forks: int = typer.Option(5, "--forks", help="Machines handled in parallel.", min=1, max=500),
     json_output: bool = JsonOption,
 ) -> int:
-    """Install, upgrade or register the Mobility service; the passphrase comes from ASRCTL_CS_PASSPHRASE, else the stack's Pulumi secret.
+    """Install, upgrade or register the Mobility service with the stack's architecture: modernized agents register
+    with their replication appliance (no passphrase); classic agents with the configuration server, whose passphrase
+    comes from ASRCTL_CS_PASSPHRASE, else the stack's Pulumi secret.
 
-    Exit 0 when every machine succeeded, 1 when any failed or was unreachable, 2 on bad input.
+    Progress per host goes to stderr; --json prints {"hosts": [...]} on stdout. Exit 0 when every machine succeeded,
+    1 when any failed or was unreachable, 2 on bad input.
     """
     from asrctl.config import load_stack
     from asrctl.errors import BadInput
+    from asrctl.mobility.driver import INSTALLER_SOURCES, passphrase_for_stack
     from asrctl.mobility.driver import deploy as run_deploy
-    from asrctl.mobility.driver import passphrase_for_stack
     from asrctl.mobility.inventory import render_inventory
 
     cfg = load_stack(stack)  # validates the stack even with --inventory: a typo'd stack name is bad input
-    passphrase = passphrase_for_stack(stack)
+    # Modernized agents register with a per-machine file from their appliance: no passphrase is asked for.
+    passphrase = None if cfg.modernized else passphrase_for_stack(stack)
     inventory_text = None
     if inventory is None:
         if installer_dir is None:
             raise BadInput(
                 "--installer-dir is required with the rendered inventory: the directory holding the Mobility "
-                "service installers copied from the process server's push-install repository"
+                f"service installers copied from {INSTALLER_SOURCES[cfg.architecture]}"
             )
         inventory_text = render_inventory(cfg, stack)
 
     mode = " (check mode: nothing will change)" if check else ""
-    progress = _Progress(header=f"[bold]Deploying the Mobility service[/] for stack {stack}{mode}")
+    progress = _Progress(
+        header=f"[bold]Deploying the Mobility service[/] for stack {stack} ({cfg.architecture}){mode}"
+    )
     result = run_deploy(
+        architecture=cfg.architecture,
         passphrase=passphrase,
         inventory_file=inventory,
         inventory_text=inventory_text,
@@ -87,26 +95,34 @@ def deploy(
 
 
 class _Progress:
-    """Live progress on stderr from runner events: each task once, each host's result as it lands."""
+    """Live progress on stderr from runner events, per host: its first step, every step that changed it, and its
+    outcome as it lands (with a count of hosts done), so a long run over many machines shows who is where."""
 
     def __init__(self, header: str) -> None:
         self.header = header  # printed once the playbook starts, so bad input stays a single line
-        self._tasks_seen: set[str] = set()
+        self._started: set[str] = set()
+        self._done = 0
 
     def __call__(self, event: dict[str, Any], outcome: Any) -> None:
+        from rich.markup import escape
+
+        kind = event.get("event")
         data = event.get("event_data") or {}
-        if event.get("event") == "playbook_on_start":
+        host, task = data.get("host") or "", data.get("task") or ""
+        if kind == "playbook_on_start":
             err_console.print(self.header)
-        if event.get("event") == "playbook_on_task_start":
-            task = data.get("task", "")
-            if task and task not in self._tasks_seen:
-                self._tasks_seen.add(task)
-                err_console.print(f"[dim]  · {task}[/]")
+        if kind == "runner_on_start" and host and host not in self._started:
+            self._started.add(host)
+            err_console.print(f"[dim]  {escape(host)}: started[/]")
+        if kind == "runner_on_ok" and host and (data.get("res") or {}).get("changed") and outcome is None:
+            err_console.print(f"[dim]  {escape(host)}: {escape(task)}[/]")
         if outcome is not None:
+            self._done += 1
             style = STATUS_STYLE.get(outcome.status, "")
             reboot = " [yellow](reboot required)[/]" if outcome.reboot_required else ""
+            count = f"[dim][{self._done}/{max(len(self._started), self._done)}][/] "
             err_console.print(
-                f"  [{style}]{outcome.status:>11}[/] {outcome.name}: {outcome.message}{reboot}", markup=True
+                f"  {count}[{style}]{outcome.status:>11}[/] {escape(outcome.name)}: {escape(outcome.message)}{reboot}"
             )
 
 

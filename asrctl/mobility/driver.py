@@ -1,11 +1,20 @@
-"""Run ``playbooks/mobility.yml`` through ansible-runner without leaving the passphrase anywhere.
+"""Run the Mobility service playbook through ansible-runner without leaving a secret anywhere.
 
-How the configuration-server passphrase travels (verified with ansible-runner 2.4.3 + ansible-core 2.19; the tests
-grep every artifact): the playbook asks for it with a private ``vars_prompt``; ansible-runner answers the prompt from
-``passwords=`` held in memory (pexpect, echo off). ``suppress_env_files=True`` keeps ansible-runner from writing
-env/extravars, env/envvars and env/passwords, and the secret variables are removed from the environment the
-playbook inherits, so neither ``artifacts/<id>/command`` nor any process environment or command line carries it.
-On the guest the role writes it to a 0600 temporary file under ``no_log`` and deletes it in an ``always:`` block.
+The stack's architecture picks the playbook: ``playbooks/mobility.yml`` (modernized: agents register with their
+replication appliance, no passphrase) or ``playbooks/mobility_classic.yml`` (classic: configuration server and its
+passphrase).
+
+What a run may hold, and where (verified with ansible-runner 2.4.3 + ansible-core 2.19; the tests grep every file
+and process):
+
+* Credentials of asrctl's own environment (``ASRCTL_ARM_TOKEN``, ``AZURE_CLIENT_SECRET``, the stack secrets'
+  variables, anything named like a credential) never reach ansible-playbook: its environment is
+  :func:`asrctl.childenv.child_environment`, set on the runner before it starts, so neither ``artifacts/<id>/command``
+  nor the fact cache nor any process on a host (installer, configurator) sees them.
+* The classic passphrase is asked for by the playbook's private ``vars_prompt`` and answered by ansible-runner from
+  ``passwords=`` held in memory (pexpect, echo off); ``suppress_env_files=True`` keeps env/extravars, env/envvars and
+  env/passwords off the disk. On the guest the role pipes it into a 0600 file and deletes it (see the role).
+* Ansible's controller-side temporary files go to ``<private data dir>/tmp`` (0700), removed after the run.
 """
 
 from __future__ import annotations
@@ -20,15 +29,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from asrctl.config import SECRET_KEYS
+from asrctl.childenv import child_environment
 from asrctl.errors import BadInput, OperationFailed
 from asrctl.mobility.outcome import HostOutcome, OutcomeCollector
 from asrctl.project import project_dir, state_home
 
-PLAYBOOK = "mobility.yml"
-# The playbook's vars_prompt text; unanchored because the prompt arrives after ansible-runner's event markers.
+Architecture = Literal["modernized", "classic"]
+PLAYBOOKS: dict[str, str] = {"modernized": "mobility.yml", "classic": "mobility_classic.yml"}
+# Where the installers come from, by architecture (REFERENCE 4 / REFERENCE-modernized 1.1).
+INSTALLER_SOURCES: dict[str, str] = {
+    "modernized": r"the replication appliance's E:\Software\Agents",
+    "classic": r"the process server's push-install repository (%ProgramData%\ASR\home\svsystems\pushinstallsvc\repository)",
+}
+# The classic playbook's vars_prompt text; unanchored because the prompt arrives after ansible-runner's event markers.
 PASSPHRASE_PROMPT = r"Configuration server passphrase"
 INSTALLER_DIR_VAR = "asr_mobility_service_installer_dir"
 DEFAULT_TIMEOUT_S = 3600
@@ -54,8 +69,8 @@ class DeployResult:
 
 
 def passphrase_for_stack(stack: str) -> str:
-    """The configuration-server passphrase: ``ASRCTL_CS_PASSPHRASE``, else the stack's Pulumi secret csPassphrase
-    (``pulumi config get``); exit 2 naming both sources when neither has it."""
+    """The configuration-server passphrase (classic only): ``ASRCTL_CS_PASSPHRASE``, else the stack's Pulumi secret
+    csPassphrase (``pulumi config get``); exit 2 naming both sources when neither has it."""
     from asrctl.stack_secrets import stack_secret
 
     return stack_secret(stack, "csPassphrase", "the configuration server passphrase: genpassphrase.exe -v on it")
@@ -75,7 +90,8 @@ def new_private_data_dir() -> Path:
 
 def deploy(
     *,
-    passphrase: str,
+    architecture: Architecture,
+    passphrase: str | None = None,
     inventory_file: Path | None = None,
     inventory_text: str | None = None,
     installer_dir: Path | None = None,
@@ -86,28 +102,32 @@ def deploy(
     private_data_dir: Path | None = None,
     timeout_s: int = DEFAULT_TIMEOUT_S,
 ) -> DeployResult:
-    """Run the Mobility service playbook; one outcome per host. Raises BadInput for unusable arguments."""
+    """Run the architecture's Mobility service playbook; one outcome per host. Raises BadInput for unusable
+    arguments. ``passphrase`` is required for classic and refused for modernized (which needs none)."""
     if (inventory_file is None) == (inventory_text is None):
         raise ValueError("pass exactly one of inventory_file and inventory_text")
+    if architecture not in PLAYBOOKS:
+        raise ValueError(f"unknown architecture {architecture!r}")
+    if (passphrase is not None) != (architecture == "classic"):
+        raise ValueError("a passphrase goes with the classic architecture only")
     if forks < 1:
         raise BadInput(f"--forks {forks}: must be at least 1")
     if inventory_file is not None and not inventory_file.is_file():
         raise BadInput(f"--inventory {inventory_file}: no such file")
     if installer_dir is not None and not installer_dir.is_dir():
         raise BadInput(
-            f"--installer-dir {installer_dir}: no such directory; copy the installers from the process server's "
-            r"push-install repository (%ProgramData%\ASR\home\svsystems\pushinstallsvc\repository)"
+            f"--installer-dir {installer_dir}: no such directory; copy the installers from {INSTALLER_SOURCES[architecture]}"
         )
     if limit is not None and not limit.strip():
         raise BadInput("--limit: empty host pattern")
-    playbook = playbooks_dir() / PLAYBOOK
+    playbook = playbooks_dir() / PLAYBOOKS[architecture]
     if not playbook.is_file():
         raise BadInput(f"{playbook}: playbook not found (is ASRCTL_PROJECT_DIR the asrctl checkout?)")
 
     if inventory_file is not None:
         hostvars = _read_inventory(inventory_file, limit)
         if installer_dir is None:
-            _check_inventory_installer_dirs(inventory_file, hostvars)
+            _check_inventory_installer_dirs(inventory_file, hostvars, architecture)
 
     pdd = private_data_dir or new_private_data_dir()
     if inventory_text is not None:
@@ -118,7 +138,7 @@ def deploy(
         inventory_path = inventory_file.resolve()
 
     extravars = {INSTALLER_DIR_VAR: str(installer_dir.resolve())} if installer_dir is not None else None
-    collector = OutcomeCollector(secrets=(passphrase,))
+    collector = OutcomeCollector(secrets=(passphrase,) if passphrase else ())
 
     def handle(event: dict[str, Any]) -> bool:
         outcome = collector.collect(event)
@@ -126,6 +146,8 @@ def deploy(
             on_event(event, outcome)
         return True  # keep the event on disk: artifacts are secret-free and useful for support
 
+    local_tmp = pdd / "tmp"
+    local_tmp.mkdir(mode=0o700, exist_ok=True)
     runner = _prepare_runner(
         private_data_dir=pdd,
         playbook=playbook,
@@ -137,10 +159,14 @@ def deploy(
         forks=forks,
         handle=handle,
         timeout_s=timeout_s,
+        local_tmp=local_tmp,
     )
-    runner.run()
+    try:
+        runner.run()
+    finally:
+        shutil.rmtree(local_tmp, ignore_errors=True)
     rc = runner.rc if isinstance(runner.rc, int) else 1
-    status = getattr(runner, "status", "")
+    status = runner.status
     if status in ("timeout", "canceled") or rc not in RUNNER_RC_COMPLETED:
         # No recap will come: hosts that started but never reported did not succeed.
         why = f"timed out after {timeout_s} s" if status == "timeout" else f"ended early (ansible-playbook exited {rc})"
@@ -170,8 +196,7 @@ def _read_inventory(path: Path, limit: str | None) -> dict[str, dict[str, Any]]:
     Run before the playbook so that an unparsable or empty inventory is bad input (exit 2, one line) rather than a
     playbook that silently runs against no host.
     """
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_KEYS.values()}
-    env.update(ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = child_environment({"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
     argv = [_ansible_tool("ansible-inventory"), "-i", str(path), "--list"]
     if limit:
         argv += ["--limit", limit]
@@ -188,7 +213,8 @@ def _read_inventory(path: Path, limit: str | None) -> dict[str, dict[str, Any]]:
     except ValueError:
         raise BadInput(f"--inventory {path}: ansible-inventory printed no inventory") from None
     hostvars: dict[str, dict[str, Any]] = (data.get("_meta") or {}).get("hostvars") or {}
-    hosts = {h for group in data.values() if isinstance(group, dict) for h in group.get("hosts") or ()}
+    appliances = set((data.get("asr_appliances") or {}).get("hosts") or ())
+    hosts = {h for group in data.values() if isinstance(group, dict) for h in group.get("hosts") or ()} - appliances
     if not hosts:
         if limit:
             raise BadInput(f"--limit {limit}: matched no host of {path}")
@@ -209,21 +235,22 @@ def _inventory_error(stderr: str, path: Path) -> str:
     return (errors or [line for line in stderr.splitlines() if line.strip()] or ["no output"])[0][:300]
 
 
-def _check_inventory_installer_dirs(path: Path, hostvars: dict[str, dict[str, Any]]) -> None:
+def _check_inventory_installer_dirs(path: Path, hostvars: dict[str, dict[str, Any]], architecture: str) -> None:
     """Without --installer-dir every host needs asr_mobility_service_installer_dir, naming an existing directory."""
+    source = INSTALLER_SOURCES[architecture]
     missing = [h for h, v in hostvars.items() if not str(v.get(INSTALLER_DIR_VAR) or "").strip()]
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise BadInput(
             f"--inventory {path}: no {INSTALLER_DIR_VAR} for {shown}; pass --installer-dir DIR (the installers copied "
-            "from the process server's push-install repository) or set it in the inventory"
+            f"from {source}) or set it in the inventory"
         )
     for host, v in hostvars.items():
         value = str(v[INSTALLER_DIR_VAR])
         if "{{" not in value and not Path(value).expanduser().is_dir():
             raise BadInput(
                 f"--inventory {path}: {INSTALLER_DIR_VAR} {value} (host {host}) is no directory; copy the installers "
-                "from the process server's push-install repository there or pass --installer-dir DIR"
+                f"from {source} there or pass --installer-dir DIR"
             )
 
 
@@ -233,12 +260,13 @@ def _prepare_runner(
     playbook: Path,
     inventory_path: Path,
     extravars: dict[str, str] | None,
-    passphrase: str,
+    passphrase: str | None,
     limit: str | None,
     check: bool,
     forks: int,
     handle: Callable[[dict[str, Any]], bool],
     timeout_s: int,
+    local_tmp: Path,
 ) -> Any:
     from ansible_runner.interface import init_runner
 
@@ -247,7 +275,6 @@ def _prepare_runner(
         project_dir=str(playbook.parent),
         playbook=str(playbook),
         inventory=str(inventory_path),
-        passwords={PASSPHRASE_PROMPT: passphrase},
         suppress_env_files=True,
         envvars={"ANSIBLE_NOCOLOR": "1"},
         forks=forks,
@@ -255,6 +282,8 @@ def _prepare_runner(
         event_handler=handle,
         timeout=timeout_s,
     )
+    if passphrase is not None:
+        kwargs["passwords"] = {PASSPHRASE_PROMPT: passphrase}
     if extravars:
         kwargs["extravars"] = extravars
     if limit:
@@ -262,22 +291,28 @@ def _prepare_runner(
     if check:
         kwargs["cmdline"] = "--check"
     runner = init_runner(**kwargs)
-    # ansible-runner starts from a copy of os.environ: scrub the secrets before anything runs, so neither the
-    # playbook's environment nor artifacts/<id>/command ever holds one; put the venv's binaries first on PATH.
+    # ansible-runner starts from a copy of os.environ: replace it with the credential-free child environment before
+    # anything runs, so neither the playbook's processes nor artifacts/<id>/command ever hold a credential.
     env = runner.config.env
-    for name in SECRET_KEYS.values():
-        env.pop(name, None)
     venv_bin = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([venv_bin, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)])
-    env["ANSIBLE_ROLES_PATH"] = str(playbook.parent / "roles")
-    env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
+    path = os.pathsep.join([venv_bin, *(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)])
     # ssh asks about unknown host keys (and passwords) on the controlling terminal, which is ansible-runner's pty:
     # nobody answers there, so the host would hang until the job timeout. BatchMode makes it fail as unreachable.
     ssh_extra = env.get("ANSIBLE_SSH_EXTRA_ARGS", "")
     if "BatchMode" not in ssh_extra:
-        env["ANSIBLE_SSH_EXTRA_ARGS"] = f"{ssh_extra} -o BatchMode=yes".strip()
-    # One connection round trip per task instead of a copy + execute (needs no `requiretty` for become over SSH).
-    env.setdefault("ANSIBLE_PIPELINING", "1")
+        ssh_extra = f"{ssh_extra} -o BatchMode=yes".strip()
+    runner.config.env = child_environment(
+        {
+            "PATH": path,
+            "ANSIBLE_ROLES_PATH": str(playbook.parent / "roles"),
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_SSH_EXTRA_ARGS": ssh_extra,
+            "ANSIBLE_LOCAL_TEMP": str(local_tmp),
+            # One connection round trip per task instead of a copy + execute (needs no `requiretty` for become).
+            "ANSIBLE_PIPELINING": env.get("ANSIBLE_PIPELINING", "1"),
+        },
+        base=env,
+    )
     return runner
 
 

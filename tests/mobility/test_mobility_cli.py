@@ -13,7 +13,18 @@ from asrctl.config import load_stack
 from asrctl.mobility.inventory import render_inventory
 from asrctl.mobility.outcome import OutcomeCollector
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def mobility_project(tmp_path, monkeypatch):
+    """The test stacks mobmodern (modernized) and mobclassic (classic) in a throw-away project (lab.project): the
+    tests do not depend on which architecture the sample stacks use."""
+    from fixtures.mobility.lab import project
+
+    root = project(tmp_path)
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
+    return root
 
 
 def _one_line_error(result, *needles: str) -> None:
@@ -28,24 +39,24 @@ def _one_line_error(result, *needles: str) -> None:
 def test_missing_passphrase_env_exits_2_naming_it(cli, monkeypatch, tmp_path):
     monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # and no Pulumi CLI to ask for the stack's secret
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path)),
+    _one_line_error(cli("mobility", "deploy", "--stack", "mobclassic", "--installer-dir", str(tmp_path)),
                     "ASRCTL_CS_PASSPHRASE", "Pulumi CLI is not installed")
 
 
 def test_rendered_inventory_needs_an_installer_dir(cli, monkeypatch):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev"), "--installer-dir")
+    _one_line_error(cli("mobility", "deploy", "--stack", "mobclassic"), "--installer-dir")
 
 
 def test_missing_inventory_file_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--inventory", str(tmp_path / "nope.ini")), "nope.ini")
+    _one_line_error(cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(tmp_path / "nope.ini")), "nope.ini")
 
 
 def test_missing_installer_dir_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     _one_line_error(
-        cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path / "none")), "--installer-dir"
+        cli("mobility", "deploy", "--stack", "mobclassic", "--installer-dir", str(tmp_path / "none")), "--installer-dir"
     )
 
 
@@ -56,14 +67,14 @@ def test_unknown_stack_exits_2(cli, monkeypatch, tmp_path):
 
 def test_zero_forks_is_bad_input(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path), "--forks", "0")
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--installer-dir", str(tmp_path), "--forks", "0")
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
 
 
 def test_rendered_inventory_groups_the_stack_machines_by_os(tmp_path):
-    cfg = load_stack("dev")
-    text = render_inventory(cfg, "dev")
+    cfg = load_stack("mobclassic")
+    text = render_inventory(cfg, "mobclassic")
     assert text.startswith("#\n# Ansible managed")
     path = tmp_path / "hosts.ini"
     path.write_text(text)
@@ -75,6 +86,7 @@ def test_rendered_inventory_groups_the_stack_machines_by_os(tmp_path):
     inv = json.loads(proc.stdout)
     linux = {m.name for m in cfg.machines if m.os == "linux"}
     windows = {m.name for m in cfg.machines if m.os == "windows"}
+    assert "asr_appliances" not in inv
     assert set(inv["linux"]["hosts"]) == linux and linux
     assert set(inv["windows"]["hosts"]) == windows and windows
     hostvars = inv["_meta"]["hostvars"]
@@ -113,13 +125,13 @@ def test_blank_passphrase_is_rejected(value, monkeypatch):
 
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", value)
     with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE is set but empty"):
-        passphrase_for_stack("dev")
+        passphrase_for_stack("mobclassic")
 
 
 FAKE_PULUMI = """#!/bin/sh
 # a stand-in for the Pulumi CLI: records its argv, answers `config get` like the real one (value + newline)
 printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
-if [ "$1 $2 $3 $4 $5" = "config get vmware-azure-dr:csPassphrase --stack dev" ] && [ -n "$FAKE_PULUMI_VALUE" ]; then
+if [ "$1 $2 $3 $4 $5" = "config get vmware-azure-dr:csPassphrase --stack mobclassic" ] && [ -n "$FAKE_PULUMI_VALUE" ]; then
   printf '%s\\n' "$FAKE_PULUMI_VALUE"; exit 0
 fi
 echo "error: constructing secrets manager of type passphrase: incorrect passphrase" >&2
@@ -145,9 +157,9 @@ def test_passphrase_comes_from_the_stack_pulumi_secret_without_the_env_variable(
     from asrctl.mobility.driver import passphrase_for_stack
 
     monkeypatch.setenv("FAKE_PULUMI_VALUE", "Pulumi-Held Secret ")
-    assert passphrase_for_stack("dev") == "Pulumi-Held Secret "  # only pulumi's newline is removed
+    assert passphrase_for_stack("mobclassic") == "Pulumi-Held Secret "  # only pulumi's newline is removed
     # asked by key and stack, through a pipe: the value is in no argument
-    assert fake_pulumi.read_text().splitlines() == ["config get vmware-azure-dr:csPassphrase --stack dev"]
+    assert fake_pulumi.read_text().splitlines() == ["config get vmware-azure-dr:csPassphrase --stack mobclassic"]
 
 
 def test_env_variable_wins_over_the_pulumi_secret(fake_pulumi, monkeypatch):
@@ -155,14 +167,14 @@ def test_env_variable_wins_over_the_pulumi_secret(fake_pulumi, monkeypatch):
 
     monkeypatch.setenv("FAKE_PULUMI_VALUE", "from-pulumi")
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "from-env")
-    assert passphrase_for_stack("dev") == "from-env"
+    assert passphrase_for_stack("mobclassic") == "from-env"
     assert not fake_pulumi.exists()  # pulumi was not even asked
 
 
 def test_pulumi_failure_is_one_line_naming_both_sources(cli, fake_pulumi, tmp_path):
-    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path))
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--installer-dir", str(tmp_path))
     _one_line_error(result, "pulumi config get", "incorrect passphrase", "ASRCTL_CS_PASSPHRASE",
-                    "pulumi config set --secret csPassphrase --stack dev")
+                    "pulumi config set --secret csPassphrase --stack mobclassic")
 
 
 @pytest.mark.parametrize(
@@ -178,7 +190,7 @@ def test_unusable_inventory_exits_2_in_one_line(cli, monkeypatch, tmp_path, name
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / name
     inventory.write_text(text)
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
     _one_line_error(result, str(inventory), reason)
     assert not (tmp_path / "asrctl-home" / "mobility").exists(), "the playbook ran anyway"
 
@@ -187,7 +199,7 @@ def test_own_inventory_without_installer_dir_exits_2_naming_the_option(cli, monk
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(inventory))
     _one_line_error(result, "asr_mobility_service_installer_dir", "web01", "--installer-dir")
 
 
@@ -195,7 +207,7 @@ def test_own_inventory_naming_a_missing_installer_dir_exits_2(cli, monkeypatch, 
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"[linux]\nweb01 ansible_connection=local asr_mobility_service_installer_dir={tmp_path}/gone\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(inventory))
     _one_line_error(result, f"{tmp_path}/gone", "push-install repository")
 
 
@@ -203,7 +215,7 @@ def test_limit_matching_no_host_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory),
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(inventory),
                  "--installer-dir", str(tmp_path), "--limit", "db*")
     _one_line_error(result, "--limit db*", "matched no host")
 
@@ -231,7 +243,7 @@ def test_run_killed_by_the_timeout_is_a_failure_even_if_some_hosts_reported(monk
     monkeypatch.setattr(driver, "_prepare_runner", lambda **kw: _StoppedRunner(kw["handle"], events))
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[linux]\na ansible_connection=local\nb ansible_connection=local\n")
-    result = driver.deploy(passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=60)
+    result = driver.deploy(architecture="classic", passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=60)
     got = {o.name: o for o in result.outcomes}
     assert got["a"].status == "installed"
     assert got["b"].status == "failed" and "timed out after 60 s" in got["b"].message
@@ -248,13 +260,52 @@ def test_unknown_ssh_host_key_fails_fast_instead_of_waiting_at_a_prompt(tmp_path
 
     inventory = tmp_path / "hosts.ini"
     fake_ssh = PROJECT / "tests" / "fixtures" / "mobility" / "fake_ssh"
-    inventory.write_text(f"[linux]\nnew01 ansible_host=127.0.0.1 ansible_ssh_executable={fake_ssh}\n")
+    inventory.write_text(f"[linux]\nnew01 ansible_host=127.0.0.1 ansible_ssh_executable={fake_ssh} asr_mobility_service_cs_address=127.0.0.1\n")
     prompts = tmp_path / "prompts.log"
     monkeypatch.setenv("FAKE_SSH_PROMPTS", str(prompts))
     start = time.monotonic()
-    result = driver.deploy(passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=45)
+    result = driver.deploy(architecture="classic", passphrase="p", inventory_file=inventory, installer_dir=tmp_path, timeout_s=45)
     (outcome,) = result.outcomes
     assert outcome.status == "unreachable", outcome
     assert "Host key verification failed" in outcome.message
     assert not prompts.exists(), "ssh was left to prompt on ansible-runner's terminal"
     assert time.monotonic() - start < 40
+
+
+def test_rendered_modernized_inventory_names_each_machines_appliance(tmp_path):
+    cfg = load_stack("mobmodern")
+    path = tmp_path / "hosts.ini"
+    path.write_text(render_inventory(cfg, "mobmodern"))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    inv = json.loads(proc.stdout)
+    hostvars = inv["_meta"]["hostvars"]
+    assert set(inv["asr_appliances"]["hosts"]) == {"asr-ra-01", "asr-ra-02"}
+    for m in cfg.machines:
+        appliance = cfg.appliance_assignment[m.name]
+        assert hostvars[m.name]["asr_mobility_service_cs_address"] == appliance.ip == cfg.registration_endpoint(m.name)[1]
+        assert hostvars[m.name]["asr_mobility_service_appliance_host"] == appliance.name
+        assert hostvars[appliance.name]["ansible_host"] == appliance.ip
+        assert hostvars[appliance.name]["ansible_connection"] == "psrp"
+    assert hostvars["sql02"]["asr_mobility_service_appliance_host"] == "asr-ra-02"  # the stack's explicit choice
+
+
+def test_modernized_deploy_never_asks_for_a_passphrase(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no Pulumi CLI either: asking for the secret would fail
+    result = cli("mobility", "deploy", "--stack", "mobmodern", "--installer-dir", str(tmp_path / "none"))
+    _one_line_error(result, "--installer-dir", r"E:\Software\Agents")
+    assert "PASSPHRASE" not in result.stderr
+
+
+def test_classic_missing_passphrase_is_one_line_exit_2_before_anything_runs(cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
+    result = cli("mobility", "deploy", "--stack", "mobclassic", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
+    _one_line_error(result, "ASRCTL_CS_PASSPHRASE")
+    assert not (tmp_path / "asrctl-home" / "mobility").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
@@ -38,7 +38,7 @@ def test_ansible_lint_production_profile_passes_on_playbooks():
 @pytest.mark.slow
 def test_linux_and_windows_tasks_pass_the_syntax_check():
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(Path.home())}
-    for playbook in ("playbooks/mobility.yml", "tests/fixtures/mobility/syntax_check.yml"):
+    for playbook in ("playbooks/mobility.yml", "playbooks/mobility_classic.yml", "tests/fixtures/mobility/syntax_check.yml"):
         proc = subprocess.run(
             [_tool("ansible-playbook"), "--syntax-check", "-i", "localhost,", playbook],
             cwd=PROJECT, capture_output=True, text=True, timeout=300, env=env,
