@@ -709,6 +709,18 @@ class World:
         self.items[item.name] = item
         return item
 
+    def set_state(self, machine: str, provider: str, state: str, *, tfo: str = "none") -> Item:
+        """Put ``machine``'s item straight into ``state`` of ``provider`` (a row of :data:`standin.rules.STATES`),
+        e.g. to test a refusal without replaying the lifecycle that leads there."""
+        from .rules import state as state_row
+
+        state_row(provider, state)  # an unknown (provider, state) is a test bug
+        item = self.item(machine)
+        item.provider, item.state, item.tfo = provider, state, tfo
+        if state in ("failed_over", "committed") and item.points_until is None:
+            item.points_until = self.now()
+        return item
+
     def add_plan(self, name: str, fabric: Fabric, groups: Sequence[Sequence[str]], *, manual: dict[int, str] | None = None,
                  manual_types: Sequence[str] = ("TestFailover", "PlannedFailover", "UnplannedFailover")) -> Plan:  # fmt: skip
         """Seed a recovery plan: Shutdown, Failover, then one Boot group per list of machine names; ``manual``
