@@ -324,6 +324,11 @@ def item(world: World, it: Item) -> dict[str, Any]:
             current_scenario=current,
             failover_recovery_point_id=it.failover_point_id,
             provider_specific_details=_details(world, f, it),
+            recovery_services_provider_id=f"{world.fabric_id(f.name)}/replicationRecoveryServicesProviders/{it.process_server_id}",
+            # CLIrec: the Azure side's fabric and container (fixed names in every recorded vault)
+            recovery_container_id=f"{world.vault_id}/replicationFabrics/d49858f157601230a6ac5862fbbc6e63bf38d23ecd96cf953767945d457fe9d5"
+            "/replicationProtectionContainers/d38048d4-b460-4791-8ece-108395ee8478",
+            event_correlation_id=it.internal_id,
         ),
     )
     return model.as_dict()

@@ -600,9 +600,11 @@ class World:
         self.fabrics[fabric.name] = fabric
         return fabric
 
-    def add_modernized_fabric(self, name: str | None = None, *, appliances: Sequence[str] = ("appliance01",)) -> Fabric:
+    def add_modernized_fabric(self, name: str | None = None, *, appliances: Sequence[str] = ("appliance01",),
+                              datastores: Sequence[str] = ("datastore1", "datastore2")) -> Fabric:  # fmt: skip
         """An ``InMageRcm`` fabric as appliance registration creates it: container ``<prefix>replicationcontainer``,
-        VMware site ``<prefix>vmwaresite`` (names as in PSrec/CLIrec), one appliance per name."""
+        VMware site ``<prefix>vmwaresite`` (names as in PSrec/CLIrec), one appliance per name, each with a reprotect
+        agent that can reach ``datastores``."""
         prefix = self.vault[:8] + stable_uuid("prefix", self.vault)[:4]
         fabric = Fabric(
             name=name or f"{self.vault}-vmwarefabric",
@@ -614,7 +616,7 @@ class World:
         )
         for n, appliance in enumerate(appliances):
             fabric.appliances.append(
-                Appliance(stable_uuid("appliance", appliance), appliance, f"10.10.0.{50 + n}", ["datastore1", "datastore2"])
+                Appliance(stable_uuid("appliance", appliance), appliance, f"10.10.0.{50 + n}", list(datastores))
             )
         fabric.run_as_accounts.append(RunAsAccount(stable_uuid("runas", fabric.site, "vcenter"), "vcenter-discovery", "VMwareFabric", appliances[0] if appliances else ""))
         fabric.run_as_accounts.append(RunAsAccount(stable_uuid("runas", fabric.site, "credless"), "credentialLessRunAsAccount", "CredentialLessAccount", appliances[0] if appliances else ""))
@@ -622,6 +624,12 @@ class World:
         fabric.run_as_accounts.append(RunAsAccount(stable_uuid("runas", fabric.site, "linux"), "linux-guest", "LinuxGuest", appliances[0] if appliances else ""))
         self.fabrics[fabric.name] = fabric
         return fabric
+
+    def add_run_as_account(self, fabric: Fabric, name: str, credential_type: str = "WindowsGuest") -> RunAsAccount:
+        account = RunAsAccount(stable_uuid("runas", fabric.name, name), name, credential_type,
+                               fabric.appliances[0].name if fabric.appliances else "")  # fmt: skip
+        fabric.run_as_accounts.append(account)
+        return account
 
     def add_machine(
         self,
@@ -671,6 +679,9 @@ class World:
     ) -> Item:
         """Seed an item that finished initial replication ``replicating_for`` seconds ago (state Protected)."""
         now = self.now()
+        guest = "LinuxGuest" if machine.os == "Linux" else "WindowsGuest"
+        account = next((a for a in fabric.run_as_accounts if a.credential_type == guest), None)
+        run_as = None if account is None else (account.id if fabric.classic else self.run_as_id(fabric, account.id))
         if fabric.classic:
             ps = process_server or fabric.process_servers[0]
             name = item_name or stable_uuid("rpi", machine.name)
@@ -695,6 +706,7 @@ class World:
             multi_vm_group_id=stable_uuid("mvg", group or machine.name),
             process_server_id=ps_id,
             master_target_id=mt_id,
+            run_as_account_id=run_as,
             log_storage_account_id=log_storage_account,
             target_resource_group_id=self.rg_id(f"{self.resource_group}-recovery"),
             target_network_id=target_network.id,
@@ -747,7 +759,7 @@ class MachineSpec:
     name: str
     os: str = "Windows"
     disks: int = 1
-    nics: int = 1
+    nics: int | Sequence[str] = 1  # a count, or the NICs' MAC addresses
     ips: Sequence[str] = ()
     group: str | None = None  # multi-VM consistency group
     appliance: str | None = None  # modernized: which appliance replicates it
@@ -800,6 +812,7 @@ def modernized_world(
     *,
     world: World | None = None,
     appliances: Sequence[str] = ("appliance01",),
+    datastores: Sequence[str] = ("datastore1", "datastore2"),
     subnets: dict[str, str] | None = None,
     test_subnets: dict[str, str] | None = None,
 ) -> World:
@@ -807,7 +820,7 @@ def modernized_world(
     InMageRcm + InMageRcmFailback policies and their mappings (as the portal creates them), networks, a cache
     storage account, discovered OffAzure machines and ``machines``."""
     world = world or World()
-    fabric = world.add_modernized_fabric(appliances=appliances)
+    fabric = world.add_modernized_fabric(appliances=appliances, datastores=datastores)
     forward = world.add_policy("policy-replication", "InMageRcm")
     failback = world.add_policy("policy-failback", "InMageRcmFailback", app_frequency_minutes=0)
     world.add_mapping("mapping-to-azure", fabric, forward)
