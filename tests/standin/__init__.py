@@ -63,6 +63,6 @@ Job failures: ``world.failures.append(Failure("UnplannedFailover", machine="db01
 
 from .clock import Clock
 from .server import Fault, Recorded, Standin
-from .world import Failure, MachineSpec, World, classic_world, modernized_world
+from .world import Failure, MachineSpec, Names, World, classic_world, modernized_world
 
-__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Recorded", "Standin", "World", "classic_world", "modernized_world"]
+__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Names", "Recorded", "Standin", "World", "classic_world", "modernized_world"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from azure.mgmt.automation import models as am
 
@@ -345,12 +345,16 @@ class VaultRoutes:
         """202 as CLIrec shows it: Azure-AsyncOperation → replicationOperationStatus/<op>, Location →
         <resource>/operationresults/<op> (PowerShell reads the job name there), Retry-After as the spec examples."""
         base = self.standin.endpoint
+        # The recorded URLs carry more query parameters after api-version (t=<time>, c/s/h signatures); a client must
+        # take the operation id from the path, not from "the end of the URL".
+        stamp = quote(self.world.now().strftime("%Y-%m-%dT%H:%M:%S"), safe="")
+        query = f"?api-version={self.version}&t={stamp}"
         return Answer(
             202,
             None,
             {
-                "Azure-AsyncOperation": f"{base}{self.world.vault_id}/replicationOperationStatus/{job_name}?api-version={self.version}",
-                "Location": f"{base}{resource_path}/operationresults/{job_name}?api-version={self.version}",
+                "Azure-AsyncOperation": f"{base}{self.world.vault_id}/replicationOperationStatus/{job_name}{query}",
+                "Location": f"{base}{resource_path}/operationresults/{job_name}{query}",
                 "Retry-After": str(self.standin.retry_after),
             },
         )

@@ -65,9 +65,10 @@ def test_202_points_at_operation_status_and_operationresults_as_recorded(v):
     v.items.begin_unplanned_failover(*v.item_args(item), h.ufo_rcm(), raw_response_hook=hook)
     job = next(iter(v.world.jobs))
     assert status == 202
-    assert headers["Azure-AsyncOperation"] == f"{v.arm.endpoint}{v.world.vault_id}/replicationOperationStatus/{job}?api-version=2025-08-01"
+    stamp = "t=2026-12-01T08%3A00%3A00"
+    assert headers["Azure-AsyncOperation"] == f"{v.arm.endpoint}{v.world.vault_id}/replicationOperationStatus/{job}?api-version=2025-08-01&{stamp}"
     assert "/replicationJobs/" not in headers["Azure-AsyncOperation"]  # the job id is not in this header (CLIrec)
-    assert headers["Location"] == f"{v.arm.endpoint}{v.world.item_id(item)}/operationresults/{job}?api-version=2025-08-01"
+    assert headers["Location"] == f"{v.arm.endpoint}{v.world.item_id(item)}/operationresults/{job}?api-version=2025-08-01&{stamp}"
     assert headers["Retry-After"] == "0"
     operation = v.raw("GET", f"{v.world.vault_id}/replicationOperationStatus/{job}", {"api-version": "2025-08-01"}).json()
     assert set(operation) == {"error", "id", "name", "properties", "status", "startTime", "endTime", "percentComplete"}

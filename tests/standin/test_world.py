@@ -91,3 +91,17 @@ def test_seeding_accepts_macs_datastores_and_run_as_accounts():
     account = world.add_run_as_account(fabric, "svc-linux", "LinuxGuest")
     assert [n.mac for n in world.item("app01").machine.nics] == ["00:50:56:aa:bb:01", "00:50:56:aa:bb:02"]
     assert fabric.appliances[0].datastores == ["ds-gold"] and account in fabric.run_as_accounts
+
+
+def test_names_put_resources_where_the_stack_expects_them():
+    from standin import Names, World, classic_world
+
+    names = Names(recovery_vnet="vnet-asr-prod-weu", test_vnet="vnet-asr-prod-weu-test", network_resource_group="rg-net",
+                  cache_account="stasrprodcache", replication_policy="pol-rep", failback_policy="pol-fb")  # fmt: skip
+    world = classic_world([MachineSpec("app01")], world=World(resource_group="rg-asr-prod", vault="rsv-asr-prod"), names=names,
+                          configuration_server="cs-prod")  # fmt: skip
+    assert world.vnet_by_id(world.vnet_id("vnet-asr-prod-weu-test", "rg-net")) is not None
+    assert world.storage_id("stasrprodcache").lower() in world.storage_accounts
+    assert set(world.policies) == {"pol-rep", "pol-fb"}
+    assert next(iter(world.fabrics.values())).friendly_name == "cs-prod"
+    assert world.item("app01").target_network_id == world.vnet_id("vnet-asr-prod-weu", "rg-net")

@@ -768,19 +768,38 @@ class MachineSpec:
     display_name: str | None = None
 
 
-def _networks(world: World, subnets: dict[str, str], test_subnets: dict[str, str] | None) -> tuple[VNet, VNet]:
-    recovery = world.add_vnet("vnet-dr-recovery", subnets)
-    test = world.add_vnet("vnet-dr-test", test_subnets if test_subnets is not None else subnets)
-    return recovery, test
-
-
 DEFAULT_SUBNETS = {"snet-app": "10.20.1.0/24", "snet-db": "10.20.2.0/24"}
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names of the Azure resources a seeded world creates; pass the stack's names so the code under test finds
+    them where the Pulumi program would have created them."""
+
+    recovery_vnet: str = "vnet-dr-recovery"
+    test_vnet: str = "vnet-dr-test"
+    network_resource_group: str | None = None  # default: the vault's resource group
+    cache_account: str = "stdrcache"
+    replication_policy: str = "policy-replication"
+    failback_policy: str = "policy-failback"
+    forward_mapping: str = "mapping-to-azure"
+    failback_mapping: str = "mapping-failback"
+
+
+def _common(world: World, names: Names, subnets: dict[str, str] | None, test_subnets: dict[str, str] | None) -> tuple[VNet, VNet, str]:
+    recovery = world.add_vnet(names.recovery_vnet, subnets or DEFAULT_SUBNETS, resource_group=names.network_resource_group)
+    test = world.add_vnet(names.test_vnet, test_subnets if test_subnets is not None else (subnets or DEFAULT_SUBNETS),
+                          resource_group=names.network_resource_group)  # fmt: skip
+    cache = world.add_storage_account(names.cache_account)
+    return recovery, test, cache
 
 
 def classic_world(
     machines: Sequence[MachineSpec],
     *,
     world: World | None = None,
+    names: Names = Names(),
+    configuration_server: str = "cs01",
     linux_master_target: bool = True,
     failback_mapping: bool = True,
     subnets: dict[str, str] | None = None,
@@ -790,14 +809,13 @@ def classic_world(
     InMage failback policy (+ its mapping: the configuration server's container mapped to itself, REFERENCE §5,
     unless ``failback_mapping=False``), recovery and test VNets, a cache storage account, and ``machines``."""
     world = world or World()
-    fabric = world.add_classic_fabric(linux_master_target=linux_master_target)
-    forward = world.add_policy("policy-replication", "InMageAzureV2")
-    failback = world.add_policy("policy-failback", "InMage", app_frequency_minutes=60)
-    world.add_mapping("mapping-to-azure", fabric, forward)
+    fabric = world.add_classic_fabric(configuration_server, linux_master_target=linux_master_target)
+    forward = world.add_policy(names.replication_policy, "InMageAzureV2")
+    failback = world.add_policy(names.failback_policy, "InMage", app_frequency_minutes=60)
+    world.add_mapping(names.forward_mapping, fabric, forward)
     if failback_mapping:
-        world.add_mapping("mapping-failback", fabric, failback, target=world.container_id(fabric.name, fabric.container))
-    recovery, test = _networks(world, subnets or DEFAULT_SUBNETS, test_subnets)
-    cache = world.add_storage_account("stdrcache")
+        world.add_mapping(names.failback_mapping, fabric, failback, target=world.container_id(fabric.name, fabric.container))
+    recovery, test, cache = _common(world, names, subnets, test_subnets)
     for spec in machines:
         machine = world.add_machine(fabric, spec.name, os=spec.os, nics=spec.nics, ips=spec.ips, disks=spec.disks,
                                     datastore="datastore1", display_name=spec.display_name)  # fmt: skip
@@ -811,6 +829,7 @@ def modernized_world(
     machines: Sequence[MachineSpec],
     *,
     world: World | None = None,
+    names: Names = Names(),
     appliances: Sequence[str] = ("appliance01",),
     datastores: Sequence[str] = ("datastore1", "datastore2"),
     subnets: dict[str, str] | None = None,
@@ -821,12 +840,11 @@ def modernized_world(
     storage account, discovered OffAzure machines and ``machines``."""
     world = world or World()
     fabric = world.add_modernized_fabric(appliances=appliances, datastores=datastores)
-    forward = world.add_policy("policy-replication", "InMageRcm")
-    failback = world.add_policy("policy-failback", "InMageRcmFailback", app_frequency_minutes=0)
-    world.add_mapping("mapping-to-azure", fabric, forward)
-    world.add_mapping("mapping-failback", fabric, failback)  # [U] its target container is not documented
-    recovery, test = _networks(world, subnets or DEFAULT_SUBNETS, test_subnets)
-    cache = world.add_storage_account("stdrcache")
+    forward = world.add_policy(names.replication_policy, "InMageRcm")
+    failback = world.add_policy(names.failback_policy, "InMageRcmFailback", app_frequency_minutes=0)
+    world.add_mapping(names.forward_mapping, fabric, forward)
+    world.add_mapping(names.failback_mapping, fabric, failback)  # [U] its target container is not documented
+    recovery, test, cache = _common(world, names, subnets, test_subnets)
     for spec in machines:
         machine = world.add_machine(fabric, spec.name, os=spec.os, nics=spec.nics, ips=spec.ips, disks=spec.disks,
                                     display_name=spec.display_name)  # fmt: skip
