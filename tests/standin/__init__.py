@@ -44,12 +44,14 @@ How a test uses it
 ------------------
 ::
 
-    from standin import MachineSpec, Standin, modernized_world
+    from standin import MachineSpec, Names, Standin, World, modernized_world
     from standin.client import site_recovery_client
 
-    world = modernized_world([MachineSpec("app01", subnet="snet-app"), MachineSpec("db01", os="Linux", group="erp")])
+    world = modernized_world([MachineSpec("app01", subnet="snet-app"), MachineSpec("db01", os="Linux", group="erp")],
+                             world=World(subscription=sub, resource_group=rg, vault=vault), names=Names(...))
     with Standin(world, tmp_path, retry_after=0) as arm:
-        client = site_recovery_client(arm)          # or point any client at arm.endpoint / arm.cert_path / arm.token
+        client = site_recovery_client(arm)          # or any client: base_url=arm.endpoint,
+                                                    # connection_verify=str(arm.cert_path), bearer token arm.token
         ...start an operation...
         arm.advance(900)                            # jobs finish only when the clock passes their duration
         assert world.item("app01").state == "failed_over"

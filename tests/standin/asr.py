@@ -44,7 +44,6 @@ PLAN_BODIES: dict[str, type | None] = {
     "reProtect": None,
     "failoverCancel": None,
 }
-PLAN_INPUT_TYPES = {"InMageAzureV2": "InMageAzureV2", "InMage": "InMage", "InMageRcm": "InMageRcm", "InMageRcmFailback": "InMageRcmFailback"}
 
 
 def invalid_body(model: type, problems: list[str]) -> errors.ServiceError:
@@ -577,6 +576,7 @@ class Service:
         entries = props.get("providerSpecificDetails") or []
         given = {e.get("instanceType") for e in entries}
         item_rules: dict[str, ActionRule] = {}
+        plan_inputs_of: dict[str, str | None] = {}
         for provider in sorted(providers):
             rule = rules.plan_rule(action, provider)
             if rule is None or rule.refused:
@@ -591,10 +591,11 @@ class Service:
                 raise errors.asr("InvalidProviderSpecificInput",
                                  f"A recovery plan {action} of {provider} items needs a RecoveryPlan{rule.plan_input}FailoverInput entry.", "", "")  # fmt: skip
             assert rule.item_action is not None
+            plan_inputs_of[provider] = rule.plan_input
             item_rule = rules.action_rule(provider, rule.item_action)
             assert item_rule is not None
             item_rules[provider] = item_rule
-        wanted = {PLAN_INPUT_TYPES[p] for p in providers}
+        wanted = set(plan_inputs_of.values())
         stray = sorted(t for t in given if t not in wanted)
         if stray:
             raise errors.asr("InvalidProviderSpecificInput", f"providerSpecificDetails {stray} don't match the plan's providers {sorted(providers)}.", "", "")
@@ -617,7 +618,7 @@ class Service:
                 effects = []
                 for item in members:
                     rule = item_rules[item.provider]
-                    plan_inputs = next((e for e in entries if e.get("instanceType") == PLAN_INPUT_TYPES[item.provider]), {})
+                    plan_inputs = next((e for e in entries if e.get("instanceType") == plan_inputs_of[item.provider]), {})
                     req = Request(world, action, {"properties": {**props, "providerSpecificDetails": plan_inputs}}, item=item,
                                   fabric=world.fabric(item.fabric), plan=plan, via_plan=True)  # fmt: skip
                     failure = self._failure_for(rule.scenario, item.machine.name)
