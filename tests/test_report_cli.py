@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import assert_kept
+from document_asserts import assert_kept
 
 from asrctl.errors import BadInput
 

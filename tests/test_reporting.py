@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import assert_kept
+from document_asserts import assert_kept
 
 from asrctl.errors import BadInput
 from asrctl.reporting import render_report, write_report
