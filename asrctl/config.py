@@ -308,6 +308,11 @@ class Registration(_Model):
     protection_container_name: str = Field(description="Required. Protection container of that fabric.")
     process_server_id: str = Field(description="Required. Id of the process server that replicates the machines.")
     master_target_id: str = Field(description="Required. Id of the master target server.")
+    linux_master_target_id: str | None = Field(
+        default=None, description="Optional. Id of the Linux master target server: Linux machines fail back only "
+        "through one (its retention volume and datastores are read from the fabric). Required to fail back a Linux "
+        "machine."
+    )
     run_as_account_id: str | None = Field(default=None, description="Optional. Run-as account for push install.")
     failback_process_server_id: str | None = Field(
         default=None, description="Optional. Id of the temporary Azure process server once registered."

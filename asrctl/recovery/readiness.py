@@ -18,6 +18,15 @@ Two kinds of checks, reported together (``asrctl readiness``; every recovery com
 Check names: ``protected-item``, ``no-running-job``, ``state``, ``test-failover-cleaned``, ``test-network``,
 ``failback-infrastructure``, ``replication-health``, ``rpo``, ``rpo-target``, ``heartbeat``, ``recovery-point``,
 ``recovery-point-type``, ``app-consistent-point``.
+
+Modernized stacks add, from the InMageRcm fabric the provider reads (:class:`~asrctl.recovery.providers.protocol.
+ApplianceStatus`): ``appliance-health`` (every component of each appliance: process server, RCM proxy, push
+installer, replication agent, reprotect agent, MARS agent, DRA; unhealthy fails the stages that need the on-premises
+side — planned failover, reprotect, failback, re-enable — and only warns for drills and unplanned failovers, which run
+from Azure), ``reprotect-agent`` (failback reprotects through an appliance's reprotect agent) and
+``failback-datastore`` (the datastore a reprotect writes to is among that agent's accessible datastores) in place of
+``failback-infrastructure``; and ``agent-version`` (a Mobility agent older than what its appliance or configuration
+server offers: a warning).
 """
 
 from __future__ import annotations
@@ -32,12 +41,15 @@ from asrctl.config import StackConfig
 from asrctl.errors import BadInput
 from asrctl.plans import Plan
 from asrctl.recovery.operations import COMMANDS, OPERATIONS, RECOVERY_POINT_TYPES, Command
-from asrctl.recovery.providers.protocol import MachineStatus, RecoveryProvider
+from asrctl.recovery.providers.protocol import EnvironmentStatus, MachineStatus, RecoveryProvider
 from asrctl.recovery.retry import read_with_retries
 
 CheckStatus = Literal["pass", "warn", "fail"]
 STATE_CHECKS = ("protected-item", "no-running-job", "state", "test-failover-cleaned", "test-network",
-                "failback-infrastructure")
+                "failback-infrastructure", "reprotect-agent", "failback-datastore")
+# Stages that need the on-premises side (the appliance) working: a planned failover shuts the source down and syncs
+# through it; reprotect, failback and re-enable replicate through it. Drills and unplanned failovers run from Azure.
+NEEDS_ON_PREM = ("planned-failover", "reprotect", "failback", "reenable")
 
 # ASR raises its "no heartbeat from the Mobility service" health error after about 15 minutes of silence.
 HEARTBEAT_MAX_AGE_SECONDS = 15 * 60
@@ -214,7 +226,10 @@ def run_readiness(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider:
                            f"{command.name.split('-')[0]}", advice="nothing to do; `asrctl runs list` shows the run "
                            "that did it"))
     earliest = min((command.stages.index(s) for s in starts.values()), default=0)
-    if any(OPERATIONS[s].needs_failback for s in command.stages[earliest:]):
+    ahead = command.stages[earliest:]
+    if stack_cfg.modernized and env.appliances:
+        _appliance_checks(report, env, ahead, stack_name)
+    elif any(OPERATIONS[s].needs_failback for s in ahead):
         reason = _failback_problem(stack_cfg, stack_name, env.failback_ready, env.problems)
         add(ReadinessCheck("failback-infrastructure", "fail" if reason else "pass",
                            reason or "the failback path is registered", advice=_failback_advice(stack_cfg, stack_name)
@@ -226,6 +241,7 @@ def run_readiness(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider:
             add(ReadinessCheck("test-network", "fail", "the isolated test-failover network is missing",
                                advice=f"run `pulumi up --stack {stack_name}` to create it"))
     if replication_checks and command.readiness:
+        _agent_checks(report, statuses, starts)
         _replication_checks(report, plan, stack_cfg, provider, statuses, starts, command, recovery_point)
     return report
 
@@ -255,7 +271,77 @@ def _state_advice(state: str, command: Command, plan: str, stack: str) -> str:
     return f"check the machines with `asrctl readiness {plan} --stack {stack}`"
 
 
+def _appliance_checks(report: ReadinessReport, env: EnvironmentStatus, stages: tuple[str, ...],
+                      stack_name: str) -> None:
+    """Modernized: each appliance's components, and the reprotect agent and datastore failback goes through."""
+    add = report.checks.append
+    hard = any(s in NEEDS_ON_PREM for s in stages)
+    for appliance in env.appliances:
+        health = appliance.health
+        if health == "Normal":
+            add(ReadinessCheck("appliance-health", "pass", f"appliance {appliance.name}: every component Normal"))
+            continue
+        if not appliance.registered:
+            reason = f"appliance {appliance.name} is not registered with the vault"
+        else:
+            bad = ", ".join(f"{k} {v}" for k, v in sorted(appliance.components.items()) if v != "Normal")
+            reason = f"appliance {appliance.name}: {bad}"
+        status: CheckStatus = "warn" if health == "Warning" or not hard else "fail"
+        add(ReadinessCheck("appliance-health", status, reason,
+                           advice="check the appliance's components in the vault (Site Recovery infrastructure → "
+                                  "replication appliances) and its services"))
+    if not any(OPERATIONS[s].needs_failback for s in stages):
+        return
+    failback = [a for a in env.appliances if a.role == "failback"] or list(env.appliances)
+    for appliance in failback:
+        if not appliance.reprotect_agent or appliance.components.get("reprotect-agent") == "Critical":
+            what = "has no reprotect agent registered" if not appliance.reprotect_agent else "has a Critical " \
+                "reprotect agent"
+            add(ReadinessCheck("reprotect-agent", "fail", f"appliance {appliance.name} {what}",
+                               advice="failback reprotects through the appliance's reprotect agent: check the "
+                                      "appliance, then `asrctl discover --stack " + stack_name + "`"))
+        else:
+            add(ReadinessCheck("reprotect-agent", "pass", f"appliance {appliance.name} has a reprotect agent"))
+        datastore = env.failback_datastore
+        if datastore is None:
+            continue
+        if datastore in appliance.datastores:
+            add(ReadinessCheck("failback-datastore", "pass",
+                               f"datastore {datastore} is reachable by the reprotect agent of {appliance.name}"))
+        else:
+            add(ReadinessCheck("failback-datastore", "fail",
+                               f"datastore {datastore} is not reachable by the reprotect agent of {appliance.name} "
+                               f"(it reaches {', '.join(appliance.datastores) or 'none'})",
+                               advice="set registration.failbackDatastore to a datastore the appliance reaches"))
+
+
+def _version(text: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(p) for p in (text or "").split(".")) if text else None
+    except ValueError:
+        return None
+
+
+def _agent_checks(report: ReadinessReport, statuses: dict[str, MachineStatus], starts: dict[str, str]) -> None:
+    """A Mobility agent older than the appliance's (or configuration server's) version: a warning — it still
+    replicates, and updates itself unless auto-update is off."""
+    for name in starts:
+        st = statuses[name]
+        have, offered = _version(st.agent_version), _version(st.agent_latest_version)
+        if have is None or offered is None:
+            continue
+        if have < offered:
+            report.checks.append(ReadinessCheck(
+                "agent-version", "warn", f"Mobility agent {st.agent_version} is older than {st.agent_latest_version}",
+                name, advice="let the agent auto-update, or upgrade it (`asrctl mobility deploy`)"))
+        else:
+            report.checks.append(ReadinessCheck("agent-version", "pass", f"Mobility agent {st.agent_version}", name))
+
+
 def _failback_problem(cfg: StackConfig, stack_name: str, ready: bool, problems: tuple[str, ...]) -> str | None:
+    if cfg.modernized:
+        # The failback path is the appliance's reprotect agent: no failback infrastructure to enable.
+        return None if ready else ("; ".join(problems) or "the backend does not see a reprotect agent registered")
     if not cfg.failback.enabled:
         return f"stack {stack_name} does not enable failback (vmware-azure-dr:failback.enabled: false)"
     if not ready:
@@ -265,8 +351,8 @@ def _failback_problem(cfg: StackConfig, stack_name: str, ready: bool, problems: 
 
 def _failback_advice(cfg: StackConfig, stack_name: str) -> str:
     if cfg.modernized:
-        return (f"enable failback in stacks/Pulumi.{stack_name}.yaml, run `pulumi up`, and register a reprotect-"
-                "capable appliance (its reprotectAgentId in registration.appliances)")
+        return ("register a replication appliance with a reprotect agent (its reprotectAgentId in registration."
+                f"appliances: `asrctl discover --stack {stack_name}` prints it)")
     return (f"enable failback in stacks/Pulumi.{stack_name}.yaml and run `pulumi up` to build the temporary process "
             "server and VPN/ExpressRoute, then set registration.failbackProcessServerId once it registered")
 

@@ -91,6 +91,34 @@ class MachineStatus:
     allowed_operations: tuple[str, ...] = ()  # asrctl operation names the backend would accept now
     current_job: JobRef | None = None  # a job still running on the machine
     architecture: str = "modernized"  # which replication the item uses ("modernized": InMageRcm*, "classic")
+    agent_version: str | None = None  # the Mobility agent's version as the backend reports it (None: unknown)
+    agent_latest_version: str | None = None  # the newest agent its appliance / configuration server offers
+
+
+HealthLevel = Literal["Normal", "Warning", "Critical", "Missing"]
+
+
+@dataclass(frozen=True)
+class ApplianceStatus:
+    """One modernized replication appliance as the vault's InMageRcm fabric reports it (REFERENCE-modernized §2.4):
+    each of its components (process server, RCM proxy, push installer, replication agent, reprotect agent, MARS
+    agent, DRA) with its health and version, and the datastores its reprotect agent reaches."""
+
+    name: str
+    registered: bool  # the fabric lists components under this appliance's name
+    role: str = "replication"  # replication | failback (the stack's replicationAppliances[].role)
+    components: dict[str, HealthLevel] = field(default_factory=dict)  # component kind → health
+    versions: dict[str, str] = field(default_factory=dict)  # component kind → version
+    reprotect_agent: bool = False  # a reprotect agent is registered (needed to reprotect to on-premises)
+    datastores: tuple[str, ...] = ()  # the reprotect agent's accessibleDatastores
+
+    @property
+    def health(self) -> HealthLevel:
+        """The worst component health (Missing when not registered)."""
+        if not self.registered:
+            return "Missing"
+        order = ("Normal", "Warning", "Critical", "Missing")
+        return max(self.components.values(), key=order.index, default="Missing")
 
 
 @dataclass(frozen=True)
@@ -100,6 +128,8 @@ class EnvironmentStatus:
     #                       modernized: a reprotect agent on a healthy appliance)
     problems: tuple[str, ...] = ()  # what is missing for failback or the test network, one sentence each
     details: dict[str, Any] = field(default_factory=dict)
+    appliances: tuple[ApplianceStatus, ...] = ()  # modernized: the stack's appliances (empty for classic)
+    failback_datastore: str | None = None  # modernized: the datastore a reprotect to on-premises writes to
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from asrctl.recovery.clock import Clock, SimClock, iso
 from asrctl.recovery.operations import OPERATIONS
 from asrctl.recovery.providers.protocol import (
     AmbiguousResult,
+    ApplianceStatus,
     Capabilities,
     EnvironmentStatus,
     JobRef,
@@ -67,6 +68,10 @@ ASR_WORDS: dict[str, dict[str, str]] = {
         "failed-back": "FailoverCommitted (InMage)",
     },
 }
+# What a simulated appliance (REFERENCE-modernized §2.4) and its Mobility agents run.
+SIMULATED_COMPONENTS = ("process-server", "rcm-proxy", "push-installer", "replication-agent", "reprotect-agent",
+                        "mars-agent", "dra")
+SIMULATED_AGENT_VERSION = "9.62.7096.1"
 READ_CALLS = ("describe_machines", "describe_environment", "get_job", "find_job", "find_runbook_job", "identity")
 
 
@@ -214,7 +219,33 @@ class SimulatorProvider:
         return {"crash-consistent": crash, "app-consistent": app}
 
     def _failback_ready(self) -> bool:
+        """Classic: the failback infrastructure (failback.enabled). Modernized: a reprotect agent on the appliance(s)
+        failback goes through — every simulated appliance has one unless the stack's registration names the
+        appliance without a reprotectAgentId."""
+        if self.architecture == "modernized":
+            appliances = self._appliances()
+            failback = [a for a in appliances if a.role == "failback"] or appliances
+            return bool(failback) and all(a.reprotect_agent for a in failback)
         return self.stack_cfg.failback.enabled
+
+    def _appliances(self) -> list[ApplianceStatus]:
+        """The stack's replication appliances as the simulated vault registered them, all components Normal."""
+        from asrctl.config import ModernizedRegistration
+
+        cfg = self.stack_cfg
+        reg = cfg.registration if isinstance(cfg.registration, ModernizedRegistration) else None
+        out = []
+        for appliance in cfg.replication_appliances.appliances if cfg.replication_appliances else []:
+            ids = reg.appliances.get(appliance.name) if reg is not None else None
+            agent = reg is None or (ids is not None and ids.reprotect_agent_id is not None)
+            components = {k: "Normal" for k in SIMULATED_COMPONENTS if k != "reprotect-agent" or agent}
+            datastores = (cfg.vcenter.datastore,) + ((reg.failback_datastore,) if reg and reg.failback_datastore
+                                                     else ())  # fmt: skip
+            out.append(ApplianceStatus(name=appliance.name, registered=True, role=appliance.role,
+                                       components=components,  # type: ignore[arg-type]
+                                       versions={k: SIMULATED_AGENT_VERSION for k in components},
+                                       reprotect_agent=agent, datastores=datastores if agent else ()))
+        return out
 
     # -- reads -----------------------------------------------------------------------------------------------------
     def describe_machines(self, names: list[str]) -> dict[str, MachineStatus]:
@@ -251,7 +282,7 @@ class SimulatorProvider:
                 allowed_operations=allowed,
                 current_job=JobRef(job["id"], job["operation"], tuple(json.loads(job["machines"])))
                 if job is not None else None,
-                architecture=arch,
+                architecture=arch, agent_version=SIMULATED_AGENT_VERSION, agent_latest_version=SIMULATED_AGENT_VERSION,
             )
         return result
 
@@ -259,12 +290,20 @@ class SimulatorProvider:
         now = self.clock.now()
         with self.world.tx() as db:
             self._count(db, "describe_environment", now)
-        problems = () if self._failback_ready() else (
-            f"stack {self.stack_name} does not enable failback (failback.enabled: false)",)
+        appliances = tuple(self._appliances()) if self.architecture == "modernized" else ()
+        if self._failback_ready():
+            problems: tuple[str, ...] = ()
+        elif self.architecture == "modernized":
+            problems = tuple(f"appliance {a.name} has no reprotect agent registered" for a in appliances
+                             if not a.reprotect_agent)
+        else:
+            problems = (f"stack {self.stack_name} does not enable failback (failback.enabled: false)",)
+        reg = self.stack_cfg.registration
         return EnvironmentStatus(
             test_network_present=True, failback_ready=self._failback_ready(), problems=problems,
             details={"simulated": True, "architecture": self.architecture,
                      "test_network": self.stack_cfg.network.test_failover.address_space},
+            appliances=appliances, failback_datastore=getattr(reg, "failback_datastore", None),
         )
 
     def get_job(self, job: JobRef) -> JobStatus:

@@ -1,0 +1,256 @@
+"""A lab for Azure provider tests: a stack of its own (modernized or classic) in a private project copy, the ASR
+stand-in seeded from it (the vault the Pulumi program and the registration would have produced), and the stack's
+``registration`` block filled in from the stand-in's ids — so the provider finds everything where it looks in a
+real vault, and nothing depends on the sample stacks.
+
+Time: :class:`standin.engine_clock.EngineClock` by default — the engine's waits move the stand-in's clock, so a
+whole lifecycle runs in well under a second and its RTO is exact. ``auto_speed`` instead runs the stand-in's clock
+at that many simulated seconds per real second (for subprocess tests, whose provider uses the wall clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from standin import Clock, MachineSpec, Names, Standin, World, classic_world, modernized_world
+from standin.engine_clock import EngineClock
+
+SUBSCRIPTION = "5e7c1a2b-3d4e-4f60-8a9b-0c1d2e3f4a5b"
+NS = "vmware-azure-dr:"
+
+
+@dataclass(frozen=True)
+class LabMachine:
+    name: str
+    os: str  # linux | windows
+    tier: str  # db | app | web
+    host: int  # last octet: on-prem 10.10.<tier>.<host>, recovery 10.60.<tier>.<host>
+
+    @property
+    def vm_name(self) -> str:
+        return self.name.upper() if self.os == "windows" else self.name
+
+
+TIERS = {"db": 1, "app": 2, "web": 3}
+DEFAULT_MACHINES = (
+    LabMachine("erp-sql01", "windows", "db", 11),
+    LabMachine("erp-sql02", "windows", "db", 12),
+    LabMachine("erp-app01", "linux", "app", 21),
+    LabMachine("erp-web01", "linux", "web", 31),
+)
+# Plan groups: name → machines. A group of two or more is a multi-VM group when multiVmSync is on.
+DEFAULT_GROUPS = (("database", ("erp-sql01", "erp-sql02")), ("application", ("erp-app01",)), ("web", ("erp-web01",)))
+
+
+def machine_entry(m: LabMachine) -> dict[str, Any]:
+    t = TIERS[m.tier]
+    return {"name": m.name, "os": m.os, "osVersion": "Windows Server 2019" if m.os == "windows" else "RHEL 8",
+            "ip": f"10.10.{t}.{m.host}", "vmName": m.vm_name, "targetVmSize": "Standard_D4s_v5",
+            "targetSubnet": m.tier, "recoveryIp": f"10.60.{t}.{m.host}", "churnGbPerDay": 5,
+            "disks": [{"sizeGb": 64}]}  # fmt: skip
+
+
+def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, multi_vm_sync: bool,
+              registration: dict[str, Any] | None) -> dict[str, Any]:
+    subnets = lambda base: [{"name": t, "prefix": f"10.{base}.{n}.0/24"} for t, n in TIERS.items()]  # noqa: E731
+    config: dict[str, Any] = {
+        NS + "architecture": architecture,
+        NS + "environment": env,
+        NS + "location": "westeurope",
+        NS + "subscriptionId": SUBSCRIPTION,
+        NS + "tags": {"owner": "dr-team@contoso.com", "drTier": "tier-1"},
+        NS + "replication": {"rpoThresholdMinutes": 15, "recoveryPointRetentionHours": 24,
+                             "appConsistentFrequencyMinutes": 60, "multiVmSync": multi_vm_sync},
+        NS + "network": {
+            "recovery": {"addressSpace": "10.60.0.0/16", "subnets": subnets(60)},
+            "testFailover": {"addressSpace": "10.160.0.0/16", "subnets": subnets(160)},
+            "onPrem": {"addressSpaces": ["10.10.0.0/16"], "asrServerRanges": ["10.10.5.0/24"]},
+        },
+        NS + "vcenter": {"server": "vcsa01.corp.contoso.com", "user": "svc-asr@vsphere.local", "datacenter": "DC1",
+                         "cluster": "CL1", "datastore": "datastore1", "network": "PG-Servers"},
+        NS + "alerts": {"emails": ["dr-team@contoso.com"]},
+        NS + "machines": [machine_entry(m) for m in machines],
+    }
+    if architecture == "modernized":
+        config[NS + "replicationAppliances"] = {
+            "prefixLength": 24, "gateway": "10.10.5.1", "dnsServers": ["10.10.0.10"],
+            "appliances": [{"name": "appliance01", "ip": "10.10.5.20"}],
+        }
+    else:
+        config[NS + "network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
+        config[NS + "configurationServer"] = {
+            "name": "cs01", "ovfUrl": "https://aka.ms/asrconfigurationserver", "ip": "10.10.5.10", "prefixLength": 24,
+            "gateway": "10.10.5.1", "dnsServers": ["10.10.0.10"], "serverTemplate": "tpl-ws2016-asr",
+        }
+        config[NS + "failback"] = {"enabled": True, "onPremGatewayIp": "203.0.113.10", "expiresOn": "2027-06-30"}
+        config[NS + "vpnSharedKey"] = {"secure": "v1:AAAAAAAAAAAAAAAA:c2hhcmVka2V5"}
+        config[NS + "failbackAdminPassword"] = {"secure": "v1:AAAAAAAAAAAAAAAA:cGFzc3dvcmQ="}
+    if registration is not None:
+        config[NS + "registration"] = registration
+    return {"config": config}
+
+
+@dataclass
+class Lab:
+    project: Path
+    tmp: Path
+    architecture: str = "modernized"
+    machines: tuple[LabMachine, ...] = DEFAULT_MACHINES
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_GROUPS
+    multi_vm_sync: bool = False
+    plan_name: str = "azlab"
+    auto_speed: float | None = None
+    test_subnets_like_recovery: bool = True
+    plan_text: str | None = None  # a plan file of its own instead of the groups
+    world: World = field(init=False)
+    arm: Standin = field(init=False)
+    clock: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stack = "azmod" if self.architecture == "modernized" else "azcls"
+        self._write_stack(None)
+        self._write_plan()
+        from asrctl.config import load_stack_file
+        from asrctl.recovery.providers.azure.asr import stack_azure_ids
+
+        cfg = load_stack_file(self.stack_path)
+        self.ids = stack_azure_ids(cfg)
+        self.world = self._seed(cfg)
+        self._write_stack(self._registration())
+        self.cfg = load_stack_file(self.stack_path)
+        self.arm = Standin(self.world, self.tmp / "standin", retry_after=0)
+        self.clock = EngineClock(self.arm)
+
+    # -- files ---------------------------------------------------------------------------------------------------
+    @property
+    def stack_path(self) -> Path:
+        return self.project / "stacks" / f"Pulumi.{self.stack}.yaml"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.project / "runbooks" / "plans" / f"{self.plan_name}.yaml"
+
+    def _write_stack(self, registration: dict[str, Any] | None) -> None:
+        env = "azm" if self.architecture == "modernized" else "azc"
+        doc = stack_doc(self.architecture, env, self.machines, multi_vm_sync=self.multi_vm_sync,
+                        registration=registration)
+        self.stack_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def _write_plan(self) -> None:
+        # Other plans of the project copy name machines this stack lacks: only ours may exist here.
+        for other in self.plan_path.parent.glob("*.yaml"):
+            other.unlink()
+        if self.plan_text is not None:
+            self.plan_path.write_text(self.plan_text)
+            return
+        doc = {"name": self.plan_name, "groups": [{"name": g, "machines": list(ms)} for g, ms in self.groups]}
+        self.plan_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    # -- the vault ------------------------------------------------------------------------------------------------
+    def _names(self, cfg: Any) -> Names:
+        ids = self.ids
+        return Names(
+            recovery_vnet=ids.recovery_network_id.rsplit("/", 1)[1], test_vnet=ids.test_network_id.rsplit("/", 1)[1],
+            cache_account=ids.cache_storage_id.rsplit("/", 1)[1],
+            replication_policy=ids.replication_policy_id.rsplit("/", 1)[1],
+            failback_policy=ids.failback_policy_id.rsplit("/", 1)[1],
+        )  # fmt: skip
+
+    def subnet(self, tier: str, role: str = "recovery") -> str:
+        """Azure subnet names as asrctl.infra.network creates them."""
+        from asrctl.infra.naming import AzureNames
+
+        names = AzureNames(self.cfg_env, "westeurope")
+        return names.subnet(tier) if role == "recovery" or self.test_subnets_like_recovery else names.subnet(
+            f"test-{tier}")
+
+    @property
+    def cfg_env(self) -> str:
+        return "azm" if self.architecture == "modernized" else "azc"
+
+    def multi_vm_groups(self) -> dict[str, str]:
+        from asrctl.plans import multi_vm_group_name
+
+        if not self.multi_vm_sync:
+            return {}
+        return {m: multi_vm_group_name(self.plan_name, g) for g, ms in self.groups if len(ms) >= 2 for m in ms}
+
+    def _seed(self, cfg: Any) -> World:
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) if self.auto_speed else dt.datetime(
+            2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+        clock = Clock(start, speed=self.auto_speed)
+        world = World(subscription=cfg.subscription_id, resource_group=self.ids.resource_group, vault=self.ids.vault,
+                      automation_account=self.ids.automation_account, clock=clock)
+        groups = self.multi_vm_groups()
+        recovery = {self.subnet(t): f"10.60.{n}.0/24" for t, n in TIERS.items()}
+        test = {self.subnet(t, "test"): f"10.160.{n}.0/24" for t, n in TIERS.items()}
+        specs = [MachineSpec(m.vm_name, os="Linux" if m.os == "linux" else "Windows",
+                             ips=[f"10.10.{TIERS[m.tier]}.{m.host}"], group=groups.get(m.name),
+                             subnet=self.subnet(m.tier))
+                 for m in self.machines]  # fmt: skip
+        seed = modernized_world if self.architecture == "modernized" else classic_world
+        seed(specs, world=world, names=self._names(cfg), subnets=recovery, test_subnets=test)
+        fabric = next(iter(world.fabrics.values()))
+        self.fabric = fabric
+        # The policies as the Pulumi program creates them from the stack's replication settings.
+        forward = world.policies[self._names(cfg).replication_policy]
+        forward.app_frequency_minutes = cfg.replication.app_consistent_frequency_minutes
+        forward.history_minutes = cfg.replication.recovery_point_retention_hours * 60
+        forward.multi_vm_sync = cfg.replication.multi_vm_sync
+        for plan in sorted(set(groups.values())):
+            members = [m.vm_name for m in self.machines if groups.get(m.name) == plan]
+            world.add_plan(plan, fabric, [members])
+        return world
+
+    def _registration(self) -> dict[str, Any]:
+        world, fabric = self.world, self.fabric
+        by_name = {m.name: m for m in fabric.machines}
+        if self.architecture == "modernized":
+            return {
+                "fabricName": fabric.name,
+                "protectionContainerName": fabric.container,
+                "vmwareSiteId": world.site_id(fabric.site),
+                "appliances": {a.name: {"processServerId": a.id, "reprotectAgentId": a.id} for a in fabric.appliances},
+                "discoveredMachines": {m.name: world.machine_id(fabric, by_name[m.vm_name]) for m in self.machines},
+            }
+        windows, linux = fabric.master_targets[0], next(t for t in fabric.master_targets if t.os == "Linux")
+        return {
+            "fabricName": fabric.name,
+            "protectionContainerName": fabric.container,
+            "processServerId": fabric.process_servers[0].id,
+            "masterTargetId": windows.id,
+            "linuxMasterTargetId": linux.id,
+            "runAsAccountId": fabric.run_as_accounts[1].id,
+            "failbackProcessServerId": next(p.id for p in fabric.process_servers if p.in_azure),
+            "retentionDrive": windows.retention_volumes[0],
+            "protectableItems": {m.name: by_name[m.vm_name].protectable_name for m in self.machines},
+        }
+
+    # -- use -----------------------------------------------------------------------------------------------------
+    def item(self, machine: str) -> Any:
+        vm = next(m.vm_name for m in self.machines if m.name == machine)
+        return self.world.item(vm)
+
+    def provider(self, **kwargs: Any) -> Any:
+        from asrctl.recovery.providers.azure import AzureProvider
+
+        kwargs.setdefault("clock", self.clock)
+        return AzureProvider(self.cfg, self.stack, **kwargs)
+
+    def run(self, command: str, **options: Any) -> Any:
+        from asrctl.recovery import runner
+
+        options.setdefault("auto_approve", True)
+        options.setdefault("provider_options", {"clock": self.clock})
+        return runner.start(command, self.plan_name, self.stack, "azure", **options)
+
+    def resume(self, run_id: str, **options: Any) -> Any:
+        from asrctl.recovery import runner
+
+        options.setdefault("provider_options", {"clock": self.clock})
+        return runner.resume(run_id, **options)
