@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "sim",
     "mobility",
     "discover",
+    "nics",
 )
 
 app = typer.Typer(

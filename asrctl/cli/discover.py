@@ -11,23 +11,37 @@ import typer
 
 from asrctl.cli.common import JsonOption, StackOption, print_json
 
+# Default azure, unlike the recovery commands: the block is pasted into a real stack, and simulated ids in it would
+# only fail at `pulumi up`. --provider simulator prints the simulated vault's own ids (a run without Azure).
+DiscoverProviderOption = typer.Option(
+    "azure", "--provider", metavar="simulator|azure",
+    help="Which vault to read: azure (default) or the simulator's (its own ids, for a run without Azure).",
+)
+
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the main app."""
 
     @app.command()
-    def discover(stack: str = StackOption, as_json: bool = JsonOption) -> None:
+    def discover(stack: str = StackOption, provider: str = DiscoverProviderOption, as_json: bool = JsonOption) -> None:
         """Phase 2: read the ids ASR assigned at registration from the vault; print the registration block.
 
-        Fabric, protection container, process server, master target, run-as account, retention drive and each
-        machine's protectable item, as the YAML block to paste into the stack file (summary on stderr). Read-only.
+        Modernized: the InMageRcm fabric and container, the VMware site, each appliance's process server and
+        reprotect agent, the failback datastore, the run-as account and each machine's fabricDiscoveryMachineId
+        (matched by vmName; ambiguous and missing names are reported). Classic: fabric, protection container,
+        process server, master targets (Windows and Linux), run-as account, retention drive and each machine's
+        protectable item. Printed as the YAML block to paste into the stack file (summary on stderr). Read-only.
+
+          asrctl discover --stack prod
+
+          asrctl discover --stack dev --provider simulator --json
         """
         from asrctl.errors import OperationFailed
         from asrctl.recovery.discovery import discover as read_vault
         from asrctl.recovery.discovery import load_stack_for_discovery
 
         stack_cfg, note = load_stack_for_discovery(stack)
-        result = read_vault(stack_cfg, stack)
+        result = read_vault(stack_cfg, stack, provider_name=provider)
         if note:
             result.warnings.insert(0, note)
         if as_json:

@@ -1,23 +1,35 @@
-"""Phase-2 discovery: read from the Recovery Services vault the ids ASR assigned when the configuration server
+"""Phase-2 discovery: read from the Recovery Services vault the ids ASR assigned when the on-premises side
 registered, and turn them into the stack file's ``vmware-azure-dr:registration`` block (``asrctl discover``).
 
-What is read (classic VMware → Azure, azure-mgmt-recoveryservicessiterecovery 2.0.0, three list calls):
+**Modernized** (``InMageRcm``; REFERENCE-modernized §2.4–2.5):
+
+* ``replication_fabrics.list`` → the ``InMageRcm`` fabric (``fabricName``) whose ``customDetails`` name the stack's
+  appliances; ``vmwareSiteId`` from its details; per appliance (matched by name) the ``processServers[].id`` and
+  ``reprotectAgents[].id`` (``appliances``), and the datastores its reprotect agent reaches (``failbackDatastore``:
+  the stack's ``vcenter.datastore`` when reachable, else the only one).
+* ``replication_protection_containers.list_by_replication_fabrics`` → ``protectionContainerName``.
+* ``Microsoft.OffAzure/VMwareSites/<site>/machines`` → ``discoveredMachines``: the ``fabricDiscoveryMachineId`` of each
+  stack machine whose ``vmName`` is a live machine's ``displayName`` (exactly one; ambiguous and missing names are
+  reported); ``…/runAsAccounts`` → ``runAsAccountId`` when exactly one guest account exists.
+
+**Classic** (three list calls):
 
 * ``replication_fabrics.list`` → the ``VMware`` fabric of the stack's configuration server (its name is
   ``fabricName``). Its ``VMwareDetails`` list the registered process servers, master targets and run-as accounts:
   ``processServerId`` is the configuration server's built-in process server (same IP); ``masterTargetId`` its
   built-in master target (same IP), or the separate one the stack deploys (``<configurationServer.name>-mt``, as
   :mod:`asrctl.infra.scale_out_servers` names it) when :func:`asrctl.sizing.plan_capacity` asks for one;
-  ``failbackProcessServerId`` the temporary Azure process server (``failback.processServerIp``);
-  ``runAsAccountId`` only when exactly one account exists; ``retentionDrive`` when the master target has exactly
-  one retention volume.
+  ``linuxMasterTargetId`` the one Linux master target (Linux VMs fail back only through one); ``failbackProcessServerId``
+  the temporary Azure process server (``failback.processServerIp``); ``runAsAccountId`` only when exactly one account
+  exists; ``retentionDrive`` when the master target has exactly one retention volume.
 * ``replication_protection_containers.list_by_replication_fabrics`` → ``protectionContainerName`` (one expected).
 * ``replication_protectable_items.list_by_replication_protection_containers`` → ``protectableItems``: each stack
   machine whose ``vmName`` equals an item's ``friendlyName`` maps to that item's ``name`` (ASR's id for the VM).
 
 Nothing is written. The connection, credential handling and read retries are the Azure provider's
 (:class:`asrctl.recovery.providers.azure.AzureProvider`): ``ASRCTL_ARM_TOKEN`` / ``DefaultAzureCredential``,
-``ASRCTL_ARM_ENDPOINT``, no SDK retries.
+``ASRCTL_ARM_ENDPOINT``, no SDK retries. ``--provider simulator`` prints the simulated vault's own ids
+(:mod:`asrctl.recovery.providers.simulator.registration`), so the whole flow runs without Azure.
 """
 
 from __future__ import annotations
@@ -32,7 +44,10 @@ from asrctl.yamlfile import load_yaml
 
 NS_KEY = "vmware-azure-dr:registration"
 REQUIRED_KEYS = ("fabricName", "protectionContainerName", "processServerId", "masterTargetId")
-OPTIONAL_KEYS = ("runAsAccountId", "failbackProcessServerId", "retentionDrive")
+OPTIONAL_KEYS = ("linuxMasterTargetId", "runAsAccountId", "failbackProcessServerId", "retentionDrive")
+MODERNIZED_REQUIRED = ("fabricName", "protectionContainerName", "vmwareSiteId")
+MODERNIZED_OPTIONAL = ("runAsAccountId", "failbackDatastore")
+OFFAZURE_API_VERSION = "2020-01-01"  # what the Azure CLI's site-recovery test lists OffAzure machines with
 #: The Azure process server's computer name as the Pulumi program sets it (asrctl/infra/site_blocks.py); used to
 #: find it when failback.processServerIp is not set (dynamic IP).
 FAILBACK_PS_NAME = "asrps{environment}"
@@ -65,8 +80,10 @@ class Discovery:
     stack: str
     vault: str
     machines: list[str]
+    architecture: str = "classic"
     values: dict[str, str] = field(default_factory=dict)  # camelCase registration keys → value
-    protectable_items: dict[str, str] = field(default_factory=dict)  # machine name → protectable item name
+    protectable_items: dict[str, str] = field(default_factory=dict)  # machine → protectable item / discovery id
+    appliances: dict[str, dict[str, str]] = field(default_factory=dict)  # modernized: name → component ids
     missing: list[Missing] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     fabric_label: str | None = None
@@ -75,10 +92,27 @@ class Discovery:
     def ok(self) -> bool:
         return not self.missing
 
+    @property
+    def machines_key(self) -> str:
+        return "discoveredMachines" if self.architecture == "modernized" else "protectableItems"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The block's keys in the stack file's order (``appliances`` and the machine map included)."""
+        if self.architecture == "modernized":
+            return (*MODERNIZED_REQUIRED, "appliances", *MODERNIZED_OPTIONAL, self.machines_key)
+        return (*REQUIRED_KEYS, *OPTIONAL_KEYS, self.machines_key)
+
     def registration(self) -> dict[str, Any]:
-        """The block in the stack file's key order; protectableItems sorted by machine name."""
-        block: dict[str, Any] = {k: self.values[k] for k in (*REQUIRED_KEYS, *OPTIONAL_KEYS) if k in self.values}
-        block["protectableItems"] = dict(sorted(self.protectable_items.items()))
+        """The block in the stack file's key order; the machine map sorted by machine name."""
+        block: dict[str, Any] = {}
+        for key in self.keys:
+            if key == "appliances":
+                block[key] = {name: dict(ids) for name, ids in sorted(self.appliances.items())}
+            elif key == self.machines_key:
+                block[key] = dict(sorted(self.protectable_items.items()))
+            elif key in self.values:
+                block[key] = self.values[key]
         return block
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,29 +132,44 @@ class Discovery:
 
         missing_keys = {m.key for m in self.missing}
         lines = [f"  {NS_KEY}:"]
-        for key in (*REQUIRED_KEYS, *OPTIONAL_KEYS):
-            if key in self.values:
+        for key in self.keys:
+            if key == "appliances":
+                if self.appliances:
+                    lines.append("    appliances:")
+                    for name, ids in sorted(self.appliances.items()):
+                        lines.append(f"      {name}:")
+                        lines.extend(line(8, k, v) for k, v in ids.items())
+                missing_appliances = sorted(k.split(".", 1)[1] for k in missing_keys
+                                            if k.startswith("appliances.") and k.count(".") == 1)  # fmt: skip
+                lines.extend(f"    # appliances.{name}: not found (see the summary)" for name in missing_appliances)
+            elif key == self.machines_key:
+                self._machine_lines(lines, line)
+            elif key in self.values:
                 lines.append(line(4, key, self.values[key]))
             elif key in missing_keys:
                 lines.append(f"    # {key}: not found (see the summary)")
+        return "\n".join(lines) + "\n"
+
+    def _machine_lines(self, lines: list[str], line: Any) -> None:
+        key = self.machines_key
         missing_machines = {m.machine: m for m in self.missing if m.machine is not None}
         if self.protectable_items or missing_machines:
-            lines.append("    protectableItems:")
+            lines.append(f"    {key}:")
             for machine in sorted(set(self.protectable_items) | set(missing_machines)):
                 if machine in self.protectable_items:
                     lines.append(line(6, machine, self.protectable_items[machine]))
                 else:
                     lines.append(f"      # {machine}: not discovered yet (vmName {missing_machines[machine].vm_name})")
         else:
-            lines.append("    # protectableItems: not read (see the summary)")
-        return "\n".join(lines) + "\n"
+            lines.append(f"    # {key}: not read (see the summary)")
 
     def summary(self) -> list[str]:
         """Human summary lines (what was found, what is missing and why, warnings)."""
-        found = [k for k in (*REQUIRED_KEYS, *OPTIONAL_KEYS) if k in self.values]
+        found = [k for k in self.keys if k in self.values] + (["appliances"] if self.appliances else [])
+        what = "discovered machines" if self.architecture == "modernized" else "protectable items"
         out = [f"vault {self.vault}" + (f", fabric {self.fabric_label}" if self.fabric_label else "")]
         out.append(
-            f"found: {', '.join(found) or 'no registration keys'}; protectable items for "
+            f"found: {', '.join(found) or 'no registration keys'}; {what} for "
             f"{len(self.protectable_items)} of {len(self.machines)} machine(s)"
         )
         if self.missing:
@@ -176,7 +225,7 @@ def _mt(t: Any) -> str:
     return f"{t.name or '?'} ({t.ip_address or 'no IP'}, {t.os_type or '?'}, id {t.id})"
 
 
-class _Discoverer:
+class _ClassicDiscoverer:
     def __init__(self, cfg: StackConfig, stack: str, provider: Any) -> None:
         self.cfg = cfg
         self.provider = provider
@@ -249,8 +298,8 @@ class _Discoverer:
             modern = sorted({kind(f) for f in fabrics} & {"InMageRcm", "VMwareV2"})
             if modern:
                 reason += (
-                    f"; the vault has a modernized replication appliance fabric ({', '.join(modern)}), which asrctl "
-                    "does not automate (classic configuration server only)"
+                    f"; the vault has a modernized replication appliance fabric ({', '.join(modern)}): a stack for "
+                    "it sets architecture: modernized"
                 )
             self.missing("fabricName", reason)
             return None
@@ -342,6 +391,7 @@ class _Discoverer:
                 f"{_listing(master_targets, _mt)}{hint}",
             )
 
+        self.linux_master_target(master_targets, where)
         if cfg.failback.enabled:
             if cfg.failback.process_server_ip:
                 label = f"IP {cfg.failback.process_server_ip} (failback.processServerIp)"
@@ -377,6 +427,25 @@ class _Discoverer:
             self.result.warnings.append(
                 f"the configuration server has {len(accounts)} run-as accounts: {listing}; runAsAccountId left out: "
                 "set it to the account that may push the Mobility service to the VMs"
+            )
+
+    def linux_master_target(self, master_targets: list[Any], where: str) -> None:
+        """Linux VMs fail back only through a Linux master target (REFERENCE §5): its id, when exactly one."""
+        if not any(m.os == "linux" for m in self.cfg.machines):
+            return
+        linux = [t for t in master_targets if (t.os_type or "").lower() == "linux"]
+        if len(linux) == 1:
+            self.result.values["linuxMasterTargetId"] = linux[0].id
+        elif not linux:
+            self.result.warnings.append(
+                f"the stack has Linux machines but no Linux master target is registered {where}; they fail back "
+                "only through one: linuxMasterTargetId left out (deploy it from configurationServer."
+                "linuxMasterTargetTemplate and register it)"
+            )
+        else:
+            self.result.warnings.append(
+                f"{len(linux)} Linux master targets {where}: {_listing(linux, _mt)}; linuxMasterTargetId left out: "
+                "set it to the one Linux machines should fail back through"
             )
 
     def retention_drive(self, target: Any) -> None:
@@ -438,16 +507,213 @@ class _Discoverer:
             )
 
 
-def discover(cfg: StackConfig, stack: str, provider: Any = None) -> Discovery:
+class _ModernizedDiscoverer:
+    """The InMageRcm fabric, its container, the appliances' component ids and the VMware site's machines."""
+
+    def __init__(self, cfg: StackConfig, stack: str, provider: Any) -> None:
+        self.cfg = cfg
+        self.provider = provider
+        self.ids = provider.ids
+        self.client = provider.site_recovery_client()
+        self.result = Discovery(stack=stack, vault=self.ids.vault, machines=[m.name for m in cfg.machines],
+                                architecture="modernized")
+        self.names = [a.name for a in (cfg.replication_appliances.appliances if cfg.replication_appliances else [])]
+
+    def _read(self, method: str, fn: Any) -> Any:
+        from asrctl.recovery.retry import read_with_retries
+
+        return read_with_retries(lambda: self.provider.read(method, fn), self.provider.clock, method)
+
+    def missing(self, key: str, reason: str) -> None:
+        self.result.missing.append(Missing(key, reason))
+
+    def run(self) -> Discovery:
+        rg, vault = self.ids.resource_group, self.ids.vault
+        fabrics = self._read("list_fabrics", lambda: list(self.client.replication_fabrics.list(rg, vault)))
+        fabric = self.pick_fabric(fabrics)
+        if fabric is None:
+            for key in MODERNIZED_REQUIRED[1:]:
+                self.missing(key, "not read: needs the InMageRcm fabric (fabricName)")
+            self.missing("discoveredMachines", "not read: needs the InMageRcm fabric (fabricName)")
+            return self.result
+        custom = fabric.properties.custom_details
+        self.result.values["fabricName"] = fabric.name
+        containers = self._read("list_protection_containers", lambda: list(
+            self.client.replication_protection_containers.list_by_replication_fabrics(rg, vault, fabric.name)))
+        if len(containers) == 1:
+            self.result.values["protectionContainerName"] = containers[0].name
+        else:
+            listing = ", ".join(c.name for c in containers) or "none yet"
+            self.missing("protectionContainerName", f"fabric {fabric.name} has {len(containers)} protection "
+                         f"containers ({listing}), one was expected: set registration.protectionContainerName")
+        self.appliances(custom)
+        site = custom.vmware_site_id
+        if not site:
+            self.missing("vmwareSiteId", f"fabric {fabric.name} names no VMware site (customDetails.vmwareSiteId): "
+                         "the appliance has not discovered vCenter yet (add vCenter in its configuration manager)")
+            self.missing("discoveredMachines", "not read: needs vmwareSiteId")
+            return self.result
+        self.result.values["vmwareSiteId"] = site
+        self.run_as_account(site)
+        self.match_machines(site)
+        return self.result
+
+    def pick_fabric(self, fabrics: list[Any]) -> Any:
+        def kind(f: Any) -> str | None:
+            custom = f.properties.custom_details if f.properties else None
+            return getattr(custom, "instance_type", None)
+
+        rcm = [f for f in fabrics if kind(f) == "InMageRcm"]
+        if not rcm:
+            reason = (f"no InMageRcm fabric in vault {self.ids.vault}: no replication appliance has registered with "
+                      f"the vault yet ({', '.join(self.names)}: `asrctl preview` prints the registration steps)")
+            if any(kind(f) == "VMware" for f in fabrics):
+                reason += "; the vault has a classic configuration-server fabric (set architecture: classic, or " \
+                    "`asrctl migrate` to move to the modernized architecture)"
+            self.missing("fabricName", reason)
+            return None
+        wanted = {n.lower() for n in self.names}
+
+        def ours(f: Any) -> bool:
+            servers = f.properties.custom_details.process_servers or []
+            return bool(wanted & {(p.name or "").lower() for p in servers})
+
+        mine = [f for f in rcm if ours(f)]
+        if len(mine) == 1 or (not mine and len(rcm) == 1):
+            fabric = (mine or rcm)[0]
+            if not mine:
+                self.result.warnings.append(f"the vault's only InMageRcm fabric {fabric.name} lists none of the "
+                                            f"stack's appliances ({', '.join(self.names)}); used it anyway")
+            self.result.fabric_label = f"{fabric.name} (InMageRcm)"
+            return fabric
+        self.missing("fabricName", f"{len(mine or rcm)} InMageRcm fabrics could be this stack's: "
+                     f"{', '.join(f.name for f in mine or rcm)}; set registration.fabricName by hand")
+        return None
+
+    def appliances(self, custom: Any) -> None:
+        """processServerId and reprotectAgentId per appliance (REFERENCE-modernized §2.5), matched by name."""
+        servers = {(p.name or "").lower(): p for p in custom.process_servers or []}
+        agents = {(a.name or "").lower(): a for a in custom.reprotect_agents or []}
+        datastores: list[str] = []
+        for name in self.names:
+            server = servers.get(name.lower())
+            if server is None:
+                registered = ", ".join(p.name or "?" for p in servers.values()) or "none"
+                self.missing(f"appliances.{name}", f"no process server named {name} in the fabric (registered: "
+                             f"{registered}): register the appliance with the vault")
+                continue
+            ids = {"processServerId": server.id}
+            agent = agents.get(name.lower())
+            if agent is not None:
+                ids["reprotectAgentId"] = agent.id
+                datastores.extend(d for d in agent.accessible_datastores or [] if d not in datastores)
+            else:
+                self.result.warnings.append(f"appliance {name} has no reprotect agent registered: reprotectAgentId "
+                                            "left out (failback reprotects through it)")
+            self.result.appliances[name] = ids
+        if self.cfg.vcenter.datastore in datastores:
+            self.result.values["failbackDatastore"] = self.cfg.vcenter.datastore
+        elif len(datastores) == 1:
+            self.result.values["failbackDatastore"] = datastores[0]
+        elif datastores:
+            self.result.warnings.append(
+                f"the reprotect agents reach {len(datastores)} datastores ({', '.join(datastores)}) and "
+                f"vcenter.datastore {self.cfg.vcenter.datastore} is not one of them: failbackDatastore left out "
+                "(each VM then fails back to its own datastore)")
+
+    def _offazure(self, method: str, url: str) -> list[dict[str, Any]]:
+        """A Microsoft.OffAzure list (no SDK for it here): raw GETs through the same pipeline, nextLink followed."""
+        from azure.core.rest import HttpRequest
+
+        out: list[dict[str, Any]] = []
+        params: dict[str, str] | None = {"api-version": OFFAZURE_API_VERSION}
+        next_url: str | None = f"{self.provider.transport.endpoint}{url}"
+        while next_url:
+            def get(u: str = next_url, q: dict[str, str] | None = params) -> Any:
+                response = self.client.send_request(HttpRequest("GET", u, params=q or {}))
+                response.raise_for_status()
+                return response.json()
+
+            page = self._read(method, get)
+            out.extend(page.get("value") or [])
+            next_url, params = page.get("nextLink"), None
+        return out
+
+    def run_as_account(self, site: str) -> None:
+        accounts = self._offazure("list_run_as_accounts", f"{site}/runAsAccounts")
+        guests = [a for a in accounts if (a.get("properties") or {}).get("credentialType") in ("WindowsGuest",
+                                                                                            "LinuxGuest")]
+        if len(guests) == 1:
+            self.result.values["runAsAccountId"] = guests[0]["id"]
+        elif guests:
+            listing = ", ".join(f"{(a.get('properties') or {}).get('displayName')} "
+                                f"({(a.get('properties') or {}).get('credentialType')})" for a in guests)
+            self.result.warnings.append(f"the VMware site has {len(guests)} guest run-as accounts ({listing}): "
+                                        "runAsAccountId left out (only push installation of the Mobility service "
+                                        "needs one): set it to the account that may push the agent")
+
+    def match_machines(self, site: str) -> None:
+        machines = [m for m in self._offazure("list_discovered_machines", f"{site}/machines")
+                    if not (m.get("properties") or {}).get("isDeleted")]
+        exact: dict[str, list[dict[str, Any]]] = {}
+        folded: dict[str, list[dict[str, Any]]] = {}
+        for m in machines:
+            shown = (m.get("properties") or {}).get("displayName") or ""
+            exact.setdefault(shown, []).append(m)
+            folded.setdefault(shown.lower(), []).append(m)
+        for machine in self.cfg.machines:
+            found = exact.get(machine.vm_name) or folded.get(machine.vm_name.lower()) or []
+            key = f"discoveredMachines.{machine.name}"
+            if len(found) == 1:
+                self.result.protectable_items[machine.name] = found[0]["id"]
+            elif not found:
+                reason = (f"VM {machine.vm_name} is not among the {len(machines)} machine(s) the appliance "
+                          f"discovered in VMware site {site.rsplit('/', 1)[-1]}; check that the appliance's vCenter "
+                          "account can see it under exactly this name (discovery refreshes about every 15 minutes)")
+                self.result.missing.append(Missing(key, reason, machine.name, machine.vm_name))
+            else:
+                ids = ", ".join(f["name"] for f in found)
+                reason = (f"the appliance discovered {len(found)} live VMs named {machine.vm_name} ({ids}); give "
+                          "them unique vSphere names so the right one is protected")
+                self.result.missing.append(Missing(key, reason, machine.name, machine.vm_name))
+
+
+def simulated(cfg: StackConfig, stack: str) -> Discovery:
+    """The simulated vault's registration (its own ids; :mod:`asrctl.recovery.providers.simulator.registration`)."""
+    from asrctl.recovery.providers.azure.asr import stack_azure_ids
+    from asrctl.recovery.providers.simulator.registration import registration_ids
+    from asrctl.recovery.providers.simulator.world import World
+
+    world = World(stack)
+    try:
+        block = registration_ids(cfg, stack, world.world_id)
+    finally:
+        world.close()
+    result = Discovery(stack=stack, vault=stack_azure_ids(cfg).vault, machines=[m.name for m in cfg.machines],
+                       architecture=cfg.architecture, fabric_label=f"{block['fabricName']} (simulated)")
+    machines_key = result.machines_key
+    result.protectable_items = dict(block.pop(machines_key))
+    result.appliances = dict(block.pop("appliances", {}))
+    result.values = {k: v for k, v in block.items()}
+    return result
+
+
+def discover(cfg: StackConfig, stack: str, provider: Any = None, *, provider_name: str = "azure") -> Discovery:
     """Read the stack's registration from its vault. ``provider`` (an AzureProvider) is for tests; by default one
-    is built from the environment (ASRCTL_ARM_TOKEN / DefaultAzureCredential, ASRCTL_ARM_ENDPOINT)."""
+    is built from the environment (ASRCTL_ARM_TOKEN / DefaultAzureCredential, ASRCTL_ARM_ENDPOINT).
+    ``provider_name="simulator"``: the simulated vault's ids."""
+    if provider_name == "simulator":
+        return simulated(cfg, stack)
+    if provider_name != "azure":
+        raise BadInput(f"--provider {provider_name!r}: choose one of simulator, azure")
     own = provider is None
     if provider is None:
         from asrctl.recovery.providers.azure import AzureProvider
 
         provider = AzureProvider(cfg, stack, caller="asrctl discover")
     try:
-        return _Discoverer(cfg, stack, provider).run()
+        kind = _ModernizedDiscoverer if cfg.modernized else _ClassicDiscoverer
+        return kind(cfg, stack, provider).run()
     finally:
         if own:
             provider.close()

@@ -614,6 +614,19 @@ class AzureProvider:
             name = (body or {}).get("name") if isinstance(body, dict) else None
         return f"{self.ids.vault_id}/replicationJobs/{name}" if name else None
 
+    def update_item(self, ref: ItemRef, body: Any, request_id: str) -> str:
+        """PATCH a protected item (NIC settings, :mod:`.nics`), sent once; returns the update job's id."""
+        client = self.site_recovery_client()
+        polling = send_only_polling()
+        self.transport.write("update_protected_item", lambda: client.replication_protected_items.begin_update(
+            self.ids.resource_group, self.ids.vault, ref.fabric, ref.container, ref.item, body, polling=polling,
+            **self._once(request_id)))  # fmt: skip
+        self._seen.pop(ref.machine, None)
+        job_id = self._job_id_of(polling.initial_response)
+        if job_id is None:
+            raise AmbiguousResult(f"update of {ref.machine}: accepted, but ASR named no job")
+        return job_id
+
     def resume_job(self, job: JobRef, comment: str, request_id: str) -> None:
         """Resume an ASR recovery-plan job Suspended on a manual action, with the approver's comment."""
         from azure.mgmt.recoveryservicessiterecovery import models as m
