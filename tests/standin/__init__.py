@@ -17,7 +17,8 @@ What it models
   testFailoverCleanup, plannedFailover, unplannedFailover, failoverCommit, reProtect, failoverCancel,
   switchProvider), recovery points, recovery plans (PUT with groups and actions; the same POSTs), jobs (get,
   list with ``$filter``, resume, cancel), ``replicationOperationStatus`` and ``operationresults``, Automation jobs
-  (PUT/GET/stop), VNet GET.
+  (PUT/GET/stop), VNet GET, Azure DNS record sets (:mod:`standin.dns`: PUT/GET of A records in zones a test
+  seeds with ``world.dns.add_zone(zone, resource_group)``, bodies checked against azure-mgmt-dns's models).
 * **Validation with the SDK's own models** (:mod:`standin.validation`): every body is checked for required
   fields, ``instanceType`` discriminators, JSON types and the string booleans; an invalid body gets 400 in ASR's
   error shape (:mod:`standin.errors`). api-version checked (400 like ARM), unknown resources 404.

@@ -22,6 +22,7 @@ from azure.mgmt.automation import models as am
 
 from . import errors, render, rules
 from .asr import Service, check_body
+from .dns import DNS_API_VERSIONS, DNS_RE
 from .tls import self_signed
 from .world import AutomationJob, World
 
@@ -201,6 +202,14 @@ class Standin:
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, request_id: str, record: Recorded) -> Answer:
         version = (query.get("api-version") or [None])[0]
         world = self.world
+        dns = DNS_RE.match(path)
+        if dns is not None:  # zones may live in any resource group of the subscription
+            _check_version(version, DNS_API_VERSIONS, "dnszones", "global")
+            if dns["sub"].lower() != world.subscription.lower():
+                raise errors.arm(404, "SubscriptionNotFound", f"The subscription '{dns['sub']}' could not be found.")
+            status, answer, unknown = world.dns.route(method, dns, body, world.subscription)
+            record.unknown_fields = unknown
+            return Answer(status, answer)
         for regex, versions, kind in (
             (VAULT_RE, rules.ASR_API_VERSIONS, "vaults"),
             (OFFAZURE_RE, rules.OFFAZURE_API_VERSIONS, "VMwareSites"),

@@ -386,6 +386,9 @@ class World:
         self.failing_runbooks: set[str] = set()
         self.failures: list[Failure] = []
         self.runbook_calls: list[dict[str, Any]] = []  # runbook actions a plan job ran
+        from .dns import Dns
+
+        self.dns = Dns()  # Azure DNS zones (standin.dns)
         # Simulated seconds each job scenario takes (rules.SCENARIOS has the defaults); tests may change them.
         from .rules import SCENARIOS
 
