@@ -153,12 +153,14 @@ class Lab:
 
     # -- the vault ------------------------------------------------------------------------------------------------
     def _names(self, cfg: Any) -> Names:
-        ids = self.ids
+        """The Azure names the Pulumi program gives the stack's resources (asrctl.infra.naming)."""
+        from asrctl.infra.naming import AzureNames
+
+        names = AzureNames(cfg.environment, cfg.location)
         return Names(
-            recovery_vnet=ids.recovery_network_id.rsplit("/", 1)[1], test_vnet=ids.test_network_id.rsplit("/", 1)[1],
-            cache_account=ids.cache_storage_id.rsplit("/", 1)[1],
-            replication_policy=ids.replication_policy_id.rsplit("/", 1)[1],
-            failback_policy=ids.failback_policy_id.rsplit("/", 1)[1],
+            recovery_vnet=names.virtual_network("recovery"), test_vnet=names.virtual_network("test"),
+            cache_account=names.storage_account("cache"), replication_policy=names.replication_policy("replication"),
+            failback_policy=names.replication_policy("failback"),
         )  # fmt: skip
 
     def subnet(self, tier: str, role: str = "recovery") -> str:
