@@ -76,12 +76,13 @@ def peak_per_second(log: list[tuple[float, str]], kind: str) -> int:
 
 
 def run_batch(stack, plans: list, speed: float, label: str) -> dict:
-    from asrctl.recovery.approval import AutoApprover
-    from asrctl.recovery.engine import Engine
-    from asrctl.recovery.journal import Journal
     from asrctl.recovery.provider import from_iso
     from asrctl.recovery.simulator import SimulatorProvider
     from asrctl.recovery.virtualclock import VirtualClock
+
+    from asrctl.recovery.approval import AutoApprover
+    from asrctl.recovery.engine import Engine
+    from asrctl.recovery.journal import Journal
 
     provider = SimulatorProvider(stack, "bench", speed=speed, faults=[], record_calls=True,
                                  path=Path(os.environ["ASRCTL_HOME"]) / f"sim-{label}.db")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from standin import Clock, MachineSpec, Names, Standin, World, classic_world, modernized_world
 from standin.engine_clock import EngineClock
 
@@ -107,6 +106,7 @@ class Lab:
     auto_speed: float | None = None
     test_subnets_like_recovery: bool = True
     plan_text: str | None = None  # a plan file of its own instead of the groups
+    job_scale: float = 0.2  # ASR's job durations × this: fewer polls per job, the same rules and order
     world: World = field(init=False)
     arm: Standin = field(init=False)
     clock: Any = field(init=False)
@@ -183,11 +183,11 @@ class Lab:
         return {m: multi_vm_group_name(self.plan_name, g) for g, ms in self.groups if len(ms) >= 2 for m in ms}
 
     def _seed(self, cfg: Any) -> World:
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0) if self.auto_speed else dt.datetime(
-            2026, 12, 1, 8, 0, tzinfo=dt.UTC)
-        clock = Clock(start, speed=self.auto_speed)
+        # Today, so that commands run with the wall clock (the CLI's provider) see fresh heartbeats and points.
+        clock = Clock(dt.datetime.now(dt.UTC).replace(second=0, microsecond=0), speed=self.auto_speed)
         world = World(subscription=cfg.subscription_id, resource_group=self.ids.resource_group, vault=self.ids.vault,
                       automation_account=self.ids.automation_account, clock=clock)
+        world.durations = {name: seconds * self.job_scale for name, seconds in world.durations.items()}
         groups = self.multi_vm_groups()
         recovery = {self.subnet(t): f"10.60.{n}.0/24" for t, n in TIERS.items()}
         test = {self.subnet(t, "test"): f"10.160.{n}.0/24" for t, n in TIERS.items()}

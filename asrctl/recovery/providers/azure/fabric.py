@@ -108,7 +108,9 @@ def read_modernized(fabric: Any, stack_appliances: dict[str, str]) -> Infrastruc
         for component in getattr(custom, attribute, None) or []:
             name = (component.name or "").lower()
             entry = seen.setdefault(name, {"id": component.id, "components": {}, "versions": {}, "datastores": ()})
-            entry["components"][kind] = component.health if component.health in HEALTH_LEVELS else "Warning"
+            health = component.health
+            entry["components"][kind] = HEALTH_LEVELS[HEALTH_LEVELS.index(health)] if health in HEALTH_LEVELS \
+                else "Warning"  # plain strings (the SDK hands out str enums), and unknown values as Warning
             if component.version:
                 entry["versions"][kind] = component.version
             if kind == "reprotect-agent":

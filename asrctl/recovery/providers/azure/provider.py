@@ -253,7 +253,10 @@ class AzureProvider:
     def protected_items(self, names: list[str]) -> dict[str, tuple[ItemRef, Any]]:
         """Fresh ASR items of ``names``: one GET per item when that is cheaper than listing the vault (the item map
         is known and fewer items are wanted than the list takes pages), else a (paged) list of every item."""
-        refs = self._discover()
+        if self._items is None:  # discovery lists every item anyway: use what it read
+            refs = self._discover()
+            return {n: (refs[n], self._seen[n]) for n in names if n in refs}
+        refs = self._items
         if self._list_pages is not None and all(n in refs for n in names) and len(names) < self._list_pages:
             return {n: (refs[n], self._get_item(refs[n])) for n in names}
         matched = self._match(self._list_items())
@@ -295,7 +298,9 @@ class AzureProvider:
             rpo = getattr(details, "last_rpo_in_seconds", None)
         heartbeat = getattr(details, "last_heartbeat", None) or getattr(agent, "last_heartbeat_utc", None)
         version = getattr(agent, "version", None) or getattr(details, "agent_version", None)
-        latest = getattr(agent, "latest_version", None) or self._agent_offered(details)
+        latest = getattr(agent, "latest_version", None)
+        if version and latest is None and current is None:  # not worth a fabric read during a job's polls
+            latest = self._agent_offered(details)
         return MachineStatus(
             name=name, state=state, protection_state=props.protection_state or "Unknown",
             replication_health=health, rpo_seconds=float(rpo) if rpo is not None else None,
@@ -322,10 +327,13 @@ class AzureProvider:
                      and state in op.allowed_from(architecture))  # type: ignore[arg-type]
 
     def _agent_offered(self, details: Any) -> str | None:
-        """The agent version the machine's appliance (modernized: its process server) or configuration server runs,
-        from the fabric read for readiness; None until that was read. [U] that auto-update brings agents to it."""
+        """The agent version the machine's appliance (modernized: its process server) or configuration server runs
+        (the fabric, read once per provider). [U] that auto-update brings agents to exactly that version."""
         if self._infra is None:
-            return None
+            if self.cfg.registration is None:
+                return None
+            self._infrastructure()
+        assert self._infra is not None
         server = (getattr(details, "process_server_name", None) or "").lower()
         appliance = self._infra.appliances.get(server)
         if appliance is not None:
