@@ -74,3 +74,28 @@ def engine_for(journal, run_id: str, plan, stack_cfg, stack_name: str, provider,
     engine = Engine(plan, stack_cfg, stack_name, run_id, runtime, LocalBackend(provider), pacing,
                     concurrency=concurrency or DEFAULT_CONCURRENCY)
     return engine, runtime
+
+
+@pytest.fixture
+def make_lab(project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``make_lab(architecture=…, …)``: a stack of its own and the ASR stand-in seeded from it
+    (:class:`recovery.azure.lab.Lab`), reached the way a user reaches Azure with ``--provider azure``:
+    ASRCTL_ARM_ENDPOINT, ASRCTL_ARM_TOKEN and REQUESTS_CA_BUNDLE (the stand-in's private certificate)."""
+    from recovery.azure.lab import Lab
+
+    labs: list[Lab] = []
+
+    def make(**options):
+        assert not labs, "one lab per test: they share the project copy"
+        lab = Lab(project_copy, tmp_path / "lab", **options)
+        lab.arm.start()
+        labs.append(lab)
+        monkeypatch.setenv("ASRCTL_ARM_ENDPOINT", lab.arm.endpoint)
+        monkeypatch.setenv("ASRCTL_ARM_TOKEN", lab.arm.token)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(lab.arm.cert_path))
+        return lab
+
+    yield make
+    for lab in labs:
+        lab.arm.stop()
+

@@ -21,6 +21,7 @@ from standin.engine_clock import EngineClock
 
 SUBSCRIPTION = "5e7c1a2b-3d4e-4f60-8a9b-0c1d2e3f4a5b"
 NS = "vmware-azure-dr:"
+AZURE_PROCESS_SERVER_IP = "10.60.2.250"  # the temporary Azure process server (classic failback)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, 
         NS + "network": {
             "recovery": {"addressSpace": "10.60.0.0/16", "subnets": subnets(60)},
             "testFailover": {"addressSpace": "10.160.0.0/16", "subnets": subnets(160)},
-            "onPrem": {"addressSpaces": ["10.10.0.0/16"], "asrServerRanges": ["10.10.5.0/24"]},
+            "onPrem": {"addressSpaces": ["10.10.0.0/16"], "asrServerRanges": ["10.10.0.0/24"]},
         },
         NS + "vcenter": {"server": "vcsa01.corp.contoso.com", "user": "svc-asr@vsphere.local", "datacenter": "DC1",
                          "cluster": "CL1", "datastore": "datastore1", "network": "PG-Servers"},
@@ -77,16 +78,17 @@ def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, 
     }
     if architecture == "modernized":
         config[NS + "replicationAppliances"] = {
-            "prefixLength": 24, "gateway": "10.10.5.1", "dnsServers": ["10.10.0.10"],
-            "appliances": [{"name": "appliance01", "ip": "10.10.5.20"}],
+            "prefixLength": 24, "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"],
+            "appliances": [{"name": "appliance01", "ip": "10.10.0.50"}],
         }
     else:
         config[NS + "network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
         config[NS + "configurationServer"] = {
-            "name": "cs01", "ovfUrl": "https://aka.ms/asrconfigurationserver", "ip": "10.10.5.10", "prefixLength": 24,
-            "gateway": "10.10.5.1", "dnsServers": ["10.10.0.10"], "serverTemplate": "tpl-ws2016-asr",
+            "name": "cs01", "ovfUrl": "https://aka.ms/asrconfigurationserver", "ip": "10.10.0.10", "prefixLength": 24,
+            "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"], "serverTemplate": "tpl-ws2016-asr",
         }
-        config[NS + "failback"] = {"enabled": True, "onPremGatewayIp": "203.0.113.10", "expiresOn": "2027-06-30"}
+        config[NS + "failback"] = {"enabled": True, "onPremGatewayIp": "203.0.113.10", "expiresOn": "2027-06-30",
+                                   "processServerIp": AZURE_PROCESS_SERVER_IP}
         config[NS + "vpnSharedKey"] = {"secure": "v1:AAAAAAAAAAAAAAAA:c2hhcmVka2V5"}
         config[NS + "failbackAdminPassword"] = {"secure": "v1:AAAAAAAAAAAAAAAA:cGFzc3dvcmQ="}
     if registration is not None:
@@ -199,6 +201,9 @@ class Lab:
         seed(specs, world=world, names=self._names(cfg), subnets=recovery, test_subnets=test)
         fabric = next(iter(world.fabrics.values()))
         self.fabric = fabric
+        for server in fabric.process_servers:
+            if server.in_azure:
+                server.ip = AZURE_PROCESS_SERVER_IP  # where the stack deploys it
         # The policies as the Pulumi program creates them from the stack's replication settings.
         forward = world.policies[self._names(cfg).replication_policy]
         forward.app_frequency_minutes = cfg.replication.app_consistent_frequency_minutes
