@@ -19,6 +19,8 @@ import threading
 
 from .server import Standin
 
+RESOLUTION = 1e-3  # seconds: wake-ups this close count as due (datetime rounding)
+
 
 class EngineClock:
     kind = "simulated"
@@ -54,7 +56,8 @@ class EngineClock:
         if not self._sleepers or len(self._sleepers) < self._active:
             return
         self._move_to(self._sleepers[0][0])
-        now = self.now()
+        # The stand-in keeps time in microseconds: the clock may land a hair before the wake-up it was moved to.
+        now = self.now() + RESOLUTION
         while self._sleepers and self._sleepers[0][0] <= now:
             _, _, future, loop = heapq.heappop(self._sleepers)
             loop.call_soon_threadsafe(_wake, future)
