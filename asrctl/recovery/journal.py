@@ -39,6 +39,7 @@ from asrctl.recovery.records import (
     RunSummary,
     StepRecord,
 )
+from asrctl.recovery.runtime import StoreUnavailable
 
 SCHEMA_VERSION = 2
 
@@ -159,23 +160,16 @@ def usable_state_home() -> Path:
     return home
 
 
-def _db_problem(path: Path, exc: BaseException) -> BadInput:
-    """One line for what SQLite or the file system said about the journal, naming the file and the fix."""
-    text = str(exc).lower()
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        fix = "it is read-only: give your user write access to it and its directory, or point ASRCTL_HOME elsewhere"
-    elif "disk is full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
-        fix = "the disk is full: free space on it and resume the run (`asrctl runs list` shows its id)"
-    elif "malformed" in text or "not a database" in text or "file is encrypted" in text or "corrupt" in text:
-        fix = (f"it is damaged ({exc}): restore it from a backup, or move it aside (mv {path} {path}.damaged) to "
-               "start a new journal; runs recorded in it cannot be resumed without it")
-    elif "unable to open" in text:
-        fix = f"it cannot be opened ({exc}): check that {path.parent} exists and is writable"
-    elif "locked" in text or "busy" in text:
-        fix = "another asrctl process holds it locked for too long; wait for it and try again"
-    else:
-        fix = f"SQLite reported: {exc}"
-    return BadInput(f"{path}: {fix}")
+class JournalUnusable(StoreUnavailable):
+    """The journal cannot be read or written (damaged, read-only, disk full): exit 2, nothing more is recorded."""
+
+
+def _db_problem(path: Path, exc: BaseException) -> JournalUnusable:
+    from asrctl.recovery.sqlite_state import sqlite_problem
+
+    return JournalUnusable(sqlite_problem(path, exc, f"restore it from a backup, or move it aside (mv {path} "
+                                                     f"{path}.damaged) to start a new journal; runs recorded in it "
+                                                     "cannot be resumed without it"))
 
 
 class Journal:
@@ -189,7 +183,7 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.is_dir():
-                raise BadInput(f"{self.path}: is a directory, not a journal file; move it aside")
+                raise JournalUnusable(f"{self.path}: is a directory, not a journal file; move it aside")
             self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -205,7 +199,7 @@ class Journal:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "runs" in tables and version < SCHEMA_VERSION:
-            raise BadInput(
+            raise JournalUnusable(
                 f"{self.path}: written by an older asrctl (journal schema {version}, this one reads {SCHEMA_VERSION}); "
                 f"move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
             )
@@ -217,7 +211,7 @@ class Journal:
         row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
         if row is None:
             if marker.is_file():
-                raise BadInput(
+                raise JournalUnusable(
                     f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names journal "
                     f"{marker.read_text().strip()}): restore it from a backup, or remove {marker} to start a new "
                     "journal knowingly"

@@ -238,10 +238,10 @@ def _state_reason(state: str, command: Command, arch: str) -> str:
 def _state_advice(state: str, command: Command, plan: str, stack: str) -> str:
     first = command.stages[0]
     if state == "protected":
-        if first in ("commit", "reprotect"):
-            return f"it has not failed over; fail over first (`asrctl failover {plan} --stack {stack} --planned`)"
         if command.name.startswith("failback"):
             return "it runs on-premises (never failed over, or already failed back): there is nothing to fail back"
+        if first in ("commit", "reprotect"):
+            return f"it has not failed over; fail over first (`asrctl failover {plan} --stack {stack} --planned`)"
         if first == "cleanup-test-failover":
             return "there is no test failover to clean up"
     if state in ("failed-over", "committed", "reprotected", "failback-pending", "failed-back"):
