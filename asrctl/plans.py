@@ -408,6 +408,44 @@ def check_plan(plan: Plan, doc: LocatedYaml, stack: StackConfig, stack_name: str
                 problem = script_problem(action.script) if isinstance(action, ScriptAction) else None
                 if problem:
                     _raise(doc, ("groups", gi, side, ai, "script"), problem)
+        if stack.architecture == "classic" and stack.failback.enabled:
+            # Classic failback sends a group through one master target, whose OS must be the machines' OS
+            # (REFERENCE.md §5: a Linux VM fails back through a Linux master target).
+            by_os: dict[str, list[str]] = {}
+            for machine in group.machines:
+                if machine in stack.machines_by_name:
+                    by_os.setdefault(stack.machines_by_name[machine].os, []).append(machine)
+            if len(by_os) > 1:
+                listing = "; ".join(f"{os_name}: {', '.join(ms)}" for os_name, ms in sorted(by_os.items()))
+                _raise(doc, ("groups", gi, "machines"),
+                       f"group {group.name!r} mixes operating systems ({listing}); classic failback sends a group "
+                       "through one master target of one OS: split the group by OS")
+    if stack.replication.multi_vm_sync:
+        _check_multi_vm_membership(plan, doc, stack)
+
+
+def _check_multi_vm_membership(plan: Plan, doc: LocatedYaml, stack: StackConfig) -> None:
+    """With multi-VM sync, a machine of a multi-VM group (a plan group of two or more) fails over only with its group,
+    so no other plan may name it: ASR would refuse it there (per-item failover of a member, another group)."""
+    mine = {m: g.name for g in plan.groups for m in g.machines}
+    for path in sorted(plans_dir().glob("*.yaml")):
+        if path.resolve() == plan.path.resolve():
+            continue
+        try:
+            other = parse_plan(load_yaml(path))
+        except BadInput:
+            continue  # its own validation reports it
+        for group in other.groups:
+            for machine in group.machines:
+                if machine not in mine or machine not in stack.machines_by_name:
+                    continue
+                ours = plan.group_of(machine)
+                if len(ours.machines) >= 2 or len(group.machines) >= 2:
+                    gi = plan.groups.index(ours)
+                    _raise(doc, ("groups", gi, "machines", ours.machines.index(machine)),
+                           f"machine {machine!r} is also in plan {other.name!r} (group {group.name!r}); with "
+                           "replication.multiVmSync a machine of a multi-VM group fails over only with its group, "
+                           "so it belongs to one plan")
 
 
 def load_plan(name_or_path: str, stack: StackConfig | None = None, stack_name: str = "") -> Plan:

@@ -120,7 +120,13 @@ def _drive(journal: Journal, run_id: str, plan: Plan, stack_cfg: StackConfig, st
     backend = LocalBackend(provider)
     pacing = pacing_for(provider.identity(), provider.capabilities, provider.clock.now())
     engine = Engine(plan, stack_cfg, stack_name, run_id, runtime, backend, pacing)
-    drive(engine, runtime)
+    try:
+        drive(engine, runtime)
+    except KeyboardInterrupt:  # Ctrl-C before the event loop took over the signal: nothing was sent yet
+        journal.update_run(run_id, "interrupted", status="interrupted",
+                           error="interrupted before anything was sent; resume with `asrctl runs resume "
+                                 f"{run_id}`")
+        runtime.request_stop("interrupted", signal.SIGINT)
     record = _conclude(journal, run_id)
     if record.status == "interrupted":
         code = 143 if runtime.signal == signal.SIGTERM else 130
