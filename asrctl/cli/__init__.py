@@ -56,6 +56,10 @@ def _root(
     """Global options."""
 
 
+from asrctl.cli import help_style  # noqa: E402 - before any command is built
+
+help_style.apply()
+
 for _name in COMMAND_MODULES:
     import_module(f"asrctl.cli.{_name}").register(app)
 
