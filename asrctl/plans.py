@@ -17,25 +17,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
 from asrctl.project import plans_dir, project_dir
+from asrctl.recovery.operations import FAILOVER_OPERATIONS, MIGRATION_BATCH, PLAN_OPERATIONS
 from asrctl.yamlfile import KeyPath, LocatedYaml, display_path, load_yaml
 
 # ASR's published limits for a recovery plan.
 MAX_GROUPS = 7
 MAX_MACHINES = 100
 
-Operation = Literal[
-    "test-failover",
-    "cleanup-test-failover",
-    "planned-failover",
-    "unplanned-failover",
-    "commit",
-    "reprotect",
-    "failback",
-    "reenable",
-]
-OPERATIONS: tuple[str, ...] = Operation.__args__  # type: ignore[attr-defined]
-# An action without `when` runs for every failover (DESIGN.md): these four move machines to the other side.
-FAILOVER_OPERATIONS: tuple[str, ...] = ("test-failover", "planned-failover", "unplanned-failover", "failback")
+# The operations a plan action may name, and those it runs for without `when` (every failover), come from the one
+# table of operations (asrctl.recovery.operations).
+Operation = Literal[PLAN_OPERATIONS]  # type: ignore[valid-type]
+OPERATIONS: tuple[str, ...] = PLAN_OPERATIONS
 
 DEFAULT_TIMEOUTS = {"manual": 24 * 3600, "script": 10 * 60, "runbook": 30 * 60}
 
@@ -502,3 +494,19 @@ def multi_vm_groups(plans: list[Plan], stack: StackConfig) -> dict[str, str]:
         return {}
     return {m: multi_vm_group_name(p.name, g.name) for p in plans for g in p.groups if len(g.machines) >= 2
             for m in g.machines}
+
+
+def migration_plan(stack: StackConfig, stack_name: str, to_stack: str) -> Plan:
+    """``asrctl migrate`` as a plan the engine runs: every machine of the classic stack, in stack order, in groups of
+    at most :data:`~asrctl.recovery.operations.MIGRATION_BATCH` (batches move one after another). Not a file: its
+    identity is the stacks and the machines, so a resumed migration refuses a stack whose machines changed."""
+    names = [m.name for m in stack.machines]
+    groups = tuple(
+        Group(name=f"batch-{i + 1}", machines=tuple(names[k:k + MIGRATION_BATCH]))
+        for i, k in enumerate(range(0, len(names), MIGRATION_BATCH))
+    )
+    slug = re.sub(r"[^a-z0-9-]+", "-", stack_name.lower()).strip("-") or "stack"
+    plan = Plan(name=f"migrate-{slug}", description=f"move stack {stack_name} to {to_stack} (modernized)",
+                groups=groups)
+    digest = hashlib.sha256(f"{stack_name}->{to_stack}:{','.join(names)}".encode()).hexdigest()
+    return plan.model_copy(update={"path": Path(f"migrate:{stack_name}:{to_stack}"), "sha256": digest})

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "plans",
     "readiness",
     "recovery",
+    "migrate",
     "runs",
     "report",
     "sim",

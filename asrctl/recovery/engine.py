@@ -203,8 +203,11 @@ class Engine:
         self.store.update_step(self.run_id, sid, "stage-started", status="running", error=None, finished_at=None,
                                started_at=row.started_at or iso(self.runtime.now()))
         self.emit("stage-started", operation=operation, title=OPERATIONS[operation].title)
+        # A run-scoped operation (re-creating the recovery plans after a migration) is one request for the run.
+        groups = self.plan.groups if OPERATIONS[operation].scope == "machine" else \
+            (Group(name="all machines", machines=tuple(self.plan.machines)),)
         try:
-            for gi, group in enumerate(self.plan.groups):
+            for gi, group in enumerate(groups):
                 await self._group(si, operation, gi, group)
         except (Stop, asyncio.CancelledError) as stop:
             status = stop.status if isinstance(stop, Stop) else "running"

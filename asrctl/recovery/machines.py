@@ -106,7 +106,8 @@ class GroupDriver:
         pending = [n for n in group.machines if rows[n].status not in DONE_STEP_STATUSES]
         if not pending:
             return []
-        units = [tuple(pending)] if plan_name else [(n,) for n in pending]
+        whole = plan_name is not None or OPERATIONS[operation].scope == "run"
+        units = [tuple(pending)] if whole else [(n,) for n in pending]
         tasks = []
         for members in units:
             member_rows = [rows[m] for m in members]
@@ -123,7 +124,7 @@ class GroupDriver:
                 key=f"plan:{plan_name}" if plan_name else members[0], members=members,
                 step_ids=tuple(r.step_id for r in member_rows), attempt=attempt, phase=phase,
                 recovery_plan=plan_name,
-                request_step=str(StepId(si, gi)) + "/plan" if plan_name else member_rows[0].step_id,
+                request_step=str(StepId(si, gi)) + "/plan" if whole else member_rows[0].step_id,
                 first_sent=_ts(first) if phase != "start" else None,
             )
             if job_id:

@@ -37,7 +37,7 @@ from asrctl.recovery.retry import read_with_retries
 
 CheckStatus = Literal["pass", "warn", "fail"]
 STATE_CHECKS = ("protected-item", "no-running-job", "state", "test-failover-cleaned", "test-network",
-                "failback-infrastructure")
+                "failback-infrastructure", "component-version", "target-appliance")
 
 # ASR raises its "no heartbeat from the Mobility service" health error after about 15 minutes of silence.
 HEARTBEAT_MAX_AGE_SECONDS = 15 * 60
@@ -367,3 +367,46 @@ def _replication_checks(report: ReadinessReport, plan: Plan, cfg: StackConfig, p
 
 def command_of(name: str) -> Command:
     return COMMANDS[name]
+
+
+MIN_CLASSIC_COMPONENTS = {"process-server": "9.50", "rcm-proxy": "1.35.8419.34591", "mars": "2.0.9249.0",
+                          "replication-service": "1.35.8433.24227"}  # move-from-classic-to-modernized…md
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text))
+
+
+def migration_checks(report: ReadinessReport, source: StackConfig, target: StackConfig, target_name: str,
+                     provider: RecoveryProvider) -> None:
+    """The classic → modernized move's own checks (REFERENCE-modernized §5): classic components at 9.50+, machines
+    not in critical health, the target appliance registered; the tenant cannot be read from the stack files."""
+    add = report.checks.append
+    env = read_with_retries(provider.describe_environment, provider.clock, "describe_environment")
+    versions = env.details.get("component_versions", {})
+    for component, minimum in MIN_CLASSIC_COMPONENTS.items():
+        found = versions.get(component)
+        if found is None:
+            add(ReadinessCheck("component-version", "warn", f"the {component} version is not reported; it must be "
+                               f"{minimum} or later"))
+        elif _version(found) < _version(minimum):
+            add(ReadinessCheck("component-version", "fail", f"{component} is {found}, below {minimum}",
+                               advice=f"upgrade the classic {component} to {minimum} or later"))
+        else:
+            add(ReadinessCheck("component-version", "pass", f"{component} {found}"))
+    statuses = read_with_retries(lambda: provider.describe_machines([m.name for m in source.machines]),
+                                 provider.clock, "describe_machines")
+    for name, st in statuses.items():
+        if st.replication_health == "Critical":
+            add(ReadinessCheck("replication-health", "fail", "replication health is Critical", name,
+                               advice="fix its replication first: critical machines cannot move"))
+    if provider.name != "simulator" and target.registration is None:
+        add(ReadinessCheck("target-appliance", "fail", f"stack {target_name} has no registered appliance",
+                           advice=f"register the appliance and run `asrctl discover --stack {target_name}`"))
+    elif target.replication_appliances is None:
+        add(ReadinessCheck("target-appliance", "fail", f"stack {target_name} declares no replication appliance",
+                           advice="add replicationAppliances to the target stack"))
+    else:
+        add(ReadinessCheck("target-appliance", "pass", f"stack {target_name}'s appliance(s) registered"))
+    add(ReadinessCheck("tenant", "warn", "both vaults must be in one Microsoft Entra tenant; the stack files do not "
+                       "say which tenant a subscription is in"))

@@ -48,6 +48,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS running_by_machine ON job_machines(machine, state)",
     "CREATE TABLE IF NOT EXISTS api_calls (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS faults_used (key TEXT PRIMARY KEY, count INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS recovery_plans (name TEXT PRIMARY KEY, groups TEXT NOT NULL, created_at REAL NOT NULL)",
 )
 WORLD_SCHEMA = "2"
 
