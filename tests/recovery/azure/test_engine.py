@@ -25,7 +25,11 @@ MACHINES = ["erp-sql01", "erp-app01", "erp-web01"]
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_copy: Path):
+    # The ad-hoc plan below regroups erp machines: per-item jobs, so without multi-VM sync (ASR would refuse
+    # per-item failover of a multi-VM member).
+    stack = project_copy / "stacks" / "Pulumi.prod.yaml"
+    stack.write_text(stack.read_text().replace("multiVmSync: true", "multiVmSync: false"))
     cfg = load_stack("prod")
     ids = stack_azure_ids(cfg)
     arm = FakeArm(tmp_path, subscription=cfg.subscription_id, resource_group=ids.resource_group, vault=ids.vault)
