@@ -487,7 +487,11 @@ def size_appliances(
     machine_loads: tuple[MachineLoad, ...] = (),
 ) -> AppliancePlan:
     """The appliance decision from the load alone (the table boundaries are tested here)."""
+    total_churn = churn_gb_per_day
     warnings: list[str] = []
+    bad = [m for m in machine_loads if not m.replicable]
+    # A machine over the per-VM limits replicates through no number of appliances: its churn asks for none.
+    churn_gb_per_day = round(churn_gb_per_day - sum(m.churn_gb_per_day for m in bad), 3)
     by_machines = math.ceil(machines / MAX_MACHINES_PER_APPLIANCE)
     by_churn = math.ceil(churn_gb_per_day / MAX_GB_PER_DAY_PER_APPLIANCE)
     count = max(1, by_machines, by_churn)
@@ -539,13 +543,12 @@ def size_appliances(
         failback_reason = (
             f"{total_disks} disks ≤ {MAX_FAILBACK_DISKS_PER_APPLIANCE}: the replication appliance fails them back"
         )
-    bad = [m for m in machine_loads if not m.replicable]
     if bad:
         warnings.append(f"{len(bad)} machine(s) exceed ASR's per-VM limits: {', '.join(m.name for m in bad)}")
     return AppliancePlan(
         machines=machines,
         total_disks=total_disks,
-        total_churn_gb_per_day=churn_gb_per_day,
+        total_churn_gb_per_day=total_churn,
         replication_appliances=count,
         replication_appliances_reason=count_reason,
         size=size,
