@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from asrctl.errors import BadInput
@@ -425,6 +425,20 @@ class ModernizedRegistration(_Model):
     )
 
 
+#: Keys only a modernized registration block has: they tell the two shapes apart, so an error names the real key
+#: instead of one pydantic error per shape.
+_MODERNIZED_REGISTRATION_KEYS = frozenset({"vmwareSiteId", "appliances", "discoveredMachines", "failbackDatastore",
+                                           "vmware_site_id", "discovered_machines", "failback_datastore"})
+
+
+def _registration_shape(value: Any) -> str:
+    if isinstance(value, ModernizedRegistration):
+        return "modernized"
+    if isinstance(value, Registration):
+        return "classic"
+    return "modernized" if isinstance(value, dict) and _MODERNIZED_REGISTRATION_KEYS & set(value) else "classic"
+
+
 class Disk(_Model):
     size_gb: Count = Field(gt=0, le=32767, description="Required. Disk size in GiB (≤ 32 TiB, ASR's managed-disk limit).")
 
@@ -490,7 +504,10 @@ class StackConfig(_Model):
     replication_appliances: ReplicationAppliances | None = None
     alerts: Alerts
     failback: Failback = Failback()
-    registration: Registration | ModernizedRegistration | None = None
+    registration: Annotated[
+        Annotated[Registration, Tag("classic")] | Annotated[ModernizedRegistration, Tag("modernized")],
+        Discriminator(_registration_shape),
+    ] | None = None
     policy: Policy = Policy()
     machines: list[Machine] = Field(min_length=1)
 
@@ -617,8 +634,9 @@ Problem = tuple[KeyPath, Any, str]
 
 def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
     p: list[Problem] = []
+    # In the order a person fixes them: the architecture, the site's own settings, then what registration and the
+    # secrets must match.
     p.extend(_architecture_problems(cfg))
-    p.extend(_registration_problems(cfg))
     p.extend(_replication_problems(cfg))
     p.extend(_network_problems(cfg))
     p.extend(_machine_problems(cfg))
@@ -626,6 +644,7 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
         p.extend(_appliance_problems(cfg))
     else:
         p.extend(_classic_problems(cfg))
+    p.extend(_registration_problems(cfg))
     p.extend(_secret_problems(cfg))
     return p
 
@@ -964,7 +983,8 @@ def _format(path: KeyPath, value: Any, rule: str, source: LocatedYaml | None) ->
 def _clean_loc(loc: tuple) -> KeyPath:
     """Drop pydantic's union/literal branch tags (e.g. 'int', "literal['auto']") from a key path."""
     return tuple(
-        p for p in loc if isinstance(p, int) or not re.match(r"^(int|bool|str|float|literal\[|function-|constrained-)", p)
+        p for p in loc
+        if isinstance(p, int) or not re.match(r"^(int|bool|str|float|literal\[|function-|constrained-|classic$|modernized$)", p)
     )
 
 

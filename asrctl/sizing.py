@@ -572,16 +572,18 @@ def _declared_loads(cfg: StackConfig) -> tuple[ApplianceLoad, ...]:
     for a in cfg.replication_appliances.appliances:
         ms = assigned[a.name]
         churn = round(sum(m.churn_gb_per_day for m in ms), 3)
+        # A machine over the per-VM limits replicates nowhere (capacity reports it): it does not size the appliance.
+        sized_churn = round(sum(m.churn_gb_per_day for m in ms if machine_load(m).replicable), 3)
         disks = sum(len(m.disks) for m in ms)
         if a.role == "failback":
             size = APPLIANCE_SIZES[0]
             reason = (f"failback appliance: it carries no forward replication and fails back at most "
                       f"{MAX_FAILBACK_DISKS_PER_APPLIANCE} disks at a time, so the {size.row} row")
         else:
-            size = appliance_size_for(len(ms), churn)
+            size = appliance_size_for(len(ms), sized_churn)
             reason = (
-                f"{len(ms)} machines, {_fmt_churn(churn)}: the {size.row} row" if size else
-                f"{len(ms)} machines and {_fmt_churn(churn)} exceed what one appliance replicates "
+                f"{len(ms)} machines, {_fmt_churn(sized_churn)}: the {size.row} row" if size else
+                f"{len(ms)} machines and {_fmt_churn(sized_churn)} exceed what one appliance replicates "
                 f"({MAX_MACHINES_PER_APPLIANCE} machines, {MAX_GB_PER_DAY_PER_APPLIANCE} GB/day)"
             )
         loads.append(ApplianceLoad(a.name, a.role, len(ms), disks, churn, size, reason))

@@ -13,7 +13,7 @@ from infra_previews import one, preview
 from asrctl.errors import BadInput
 from asrctl.mockmode import run_program
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 VM = "vsphere:index/virtualMachine:VirtualMachine"
 
 

@@ -11,7 +11,7 @@ from asrctl.config import load_stack
 from asrctl.infra.recovery_plans import FAILOVER_TYPES, failover_types, iso_duration
 from asrctl.plans import ManualAction, RunbookAction, ScriptAction
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 ITEM = "azure-native:recoveryservices:ReplicationProtectedItem"
 PLAN = "azure-native:recoveryservices:ReplicationRecoveryPlan"
 MAPPING = "azure-native:recoveryservices:ReplicationProtectionContainerMapping"

@@ -24,7 +24,7 @@ from asrctl.infra.automation import (
 from asrctl.infra.monitoring import rpo_query
 from asrctl.plans import load_plans_for_stack
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 FAILBACK_TYPES = (
     "azure-native:compute:VirtualMachine",
     "azure-native:network:NetworkInterface",

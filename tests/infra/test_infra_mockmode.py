@@ -14,7 +14,7 @@ from asrctl.errors import BadInput, OperationFailed
 from asrctl.infra import mock_inventory
 from asrctl.mockmode import SECRET_MARK, UNKNOWN_MARK, arm_id, json_safe, run_program
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 SUB = "3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9a01"
 
 

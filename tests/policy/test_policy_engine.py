@@ -146,7 +146,7 @@ def test_example_policy_config_is_valid() -> None:
 
     from asrctl.policy.config_file import load_policy_config
 
-    example = Path(__file__).resolve().parent.parent / "policy" / "config.example.json"
+    example = Path(__file__).resolve().parents[2] / "policy" / "config.example.json"
     config = load_policy_config(example, RULES)
     assert config["storage-geo-redundant"] == {"enforcementLevel": "disabled"}
     assert effective_levels(RULES, config)["vault-immutability-enabled"] == "mandatory"
