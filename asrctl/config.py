@@ -109,9 +109,10 @@ Cidr = Annotated[str, Field(strict=True, description="A private IPv4 CIDR block.
 
 
 class Tags(_Model):
-    owner: Name = Field(description="Required. Team or person accountable for the DR site (e-mail or group).")
-    dr_tier: Name = Field(description="Required. DR tier of the protected workload, e.g. tier-1.")
-    cost_center: Name | None = Field(default=None, description="Optional. Cost center tag. Default none.")
+    # Tag values, not names: an empty one is the policy pack's to report (required-tags), with the resources it hits.
+    owner: str = Field(strict=True, description="Required. Team or person accountable for the DR site (e-mail or group).")
+    dr_tier: str = Field(strict=True, description="Required. DR tier of the protected workload, e.g. tier-1.")
+    cost_center: str | None = Field(default=None, strict=True, description="Optional. Cost center tag. Default none.")
 
 
 class Replication(_Model):

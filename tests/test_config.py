@@ -153,7 +153,7 @@ def test_invalid_value_names_file_line_key_value_and_rule(
         (PROD, "ip: 10.20.5.12", "ip: 10.20.5.11", r"appliances\[1\]\.ip: '10\.20\.5\.11' is already used by another appliance"),
         # empty names
         (PROD, "datacenter: DC-Amsterdam", "datacenter: ''", r"vcenter\.datacenter: '' must not be empty"),
-        (PROD, "owner: dr-team@contoso.com", "owner: '   '", r"tags\.owner: '\s*' must not be empty"),
+        (PROD, "osVersion: Windows Server 2019", "osVersion: '   '", r"machines\[0\]\.osVersion: '\s*' must not be empty"),
         (PROD, "vmName: ERP-SQL01", "vmName: ''", r"machines\[0\]\.vmName: '' must not be empty"),
         (PROD, "- name: asr-ra-prod01", "- name: ''", r"appliances\[0\]\.name: '' must be 1 to 15 letters"),
         (LEGACY, "name: asr-cs-prod01", "name: ''", r"configurationServer\.name: '' must not be empty"),

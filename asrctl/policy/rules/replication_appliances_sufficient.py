@@ -6,7 +6,7 @@ failback appliance when failback is enabled and the machines' disks exceed 60. T
 whose ``guestinfo.asr.role`` is set (or that the ReplicationAppliances component builds: role replication). The
 load comes from the stack (policy config ``protectedMachines``, ``protectedDisks``, ``failbackEnabled``), else the
 machines are the InMageRcm protected items; without either the rule cannot decide and stays silent. Classic stacks
-(policy config ``architecture``; without it, a stack with neither appliances nor InMageRcm policies) are out of
+(policy config ``architecture``; without it, a stack with no appliance and no InMageRcm policy or item) are out of
 scope: their configuration server is sized by the configuration-server rules of asrctl.sizing.
 """
 
@@ -33,9 +33,9 @@ def _validate(args, report_violation) -> None:
     architecture = RULE.setting(args, "architecture")
     if architecture is None:
         rcm = any(
-            r.resource_type == REPLICATION_POLICY
-            and dig(r.props, "properties", "providerSpecificInput", "instanceType") == "InMageRcm"
-            for r in args.resources
+            dig(r.props, "properties", "providerSpecificInput" if r.resource_type == REPLICATION_POLICY
+                else "providerSpecificDetails", "instanceType") == "InMageRcm"
+            for r in args.resources if r.resource_type in (REPLICATION_POLICY, PROTECTED_ITEM)
         )
         architecture = "modernized" if roles or rcm else "classic"
     if architecture != "modernized":
