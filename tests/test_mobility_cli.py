@@ -28,24 +28,24 @@ def _one_line_error(result, *needles: str) -> None:
 def test_missing_passphrase_env_exits_2_naming_it(cli, monkeypatch, tmp_path):
     monkeypatch.delenv("ASRCTL_CS_PASSPHRASE", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")  # and no Pulumi CLI to ask for the stack's secret
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path)),
+    _one_line_error(cli("mobility", "deploy", "--stack", "legacy", "--installer-dir", str(tmp_path)),
                     "ASRCTL_CS_PASSPHRASE", "Pulumi CLI is not installed")
 
 
 def test_rendered_inventory_needs_an_installer_dir(cli, monkeypatch):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev"), "--installer-dir")
+    _one_line_error(cli("mobility", "deploy", "--stack", "legacy"), "--installer-dir")
 
 
 def test_missing_inventory_file_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    _one_line_error(cli("mobility", "deploy", "--stack", "dev", "--inventory", str(tmp_path / "nope.ini")), "nope.ini")
+    _one_line_error(cli("mobility", "deploy", "--stack", "legacy", "--inventory", str(tmp_path / "nope.ini")), "nope.ini")
 
 
 def test_missing_installer_dir_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     _one_line_error(
-        cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path / "none")), "--installer-dir"
+        cli("mobility", "deploy", "--stack", "legacy", "--installer-dir", str(tmp_path / "none")), "--installer-dir"
     )
 
 
@@ -56,14 +56,14 @@ def test_unknown_stack_exits_2(cli, monkeypatch, tmp_path):
 
 def test_zero_forks_is_bad_input(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
-    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path), "--forks", "0")
+    result = cli("mobility", "deploy", "--stack", "legacy", "--installer-dir", str(tmp_path), "--forks", "0")
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
 
 
 def test_rendered_inventory_groups_the_stack_machines_by_os(tmp_path):
-    cfg = load_stack("dev")
-    text = render_inventory(cfg, "dev")
+    cfg = load_stack("legacy")
+    text = render_inventory(cfg, "legacy")
     assert text.startswith("#\n# Ansible managed")
     path = tmp_path / "hosts.ini"
     path.write_text(text)
@@ -113,13 +113,13 @@ def test_blank_passphrase_is_rejected(value, monkeypatch):
 
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", value)
     with pytest.raises(BadInput, match="ASRCTL_CS_PASSPHRASE is set but empty"):
-        passphrase_for_stack("dev")
+        passphrase_for_stack("legacy")
 
 
 FAKE_PULUMI = """#!/bin/sh
 # a stand-in for the Pulumi CLI: records its argv, answers `config get` like the real one (value + newline)
 printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
-if [ "$1 $2 $3 $4 $5" = "config get vmware-azure-dr:csPassphrase --stack dev" ] && [ -n "$FAKE_PULUMI_VALUE" ]; then
+if [ "$1 $2 $3 $4 $5" = "config get vmware-azure-dr:csPassphrase --stack legacy" ] && [ -n "$FAKE_PULUMI_VALUE" ]; then
   printf '%s\\n' "$FAKE_PULUMI_VALUE"; exit 0
 fi
 echo "error: constructing secrets manager of type passphrase: incorrect passphrase" >&2
@@ -145,9 +145,9 @@ def test_passphrase_comes_from_the_stack_pulumi_secret_without_the_env_variable(
     from asrctl.mobility.driver import passphrase_for_stack
 
     monkeypatch.setenv("FAKE_PULUMI_VALUE", "Pulumi-Held Secret ")
-    assert passphrase_for_stack("dev") == "Pulumi-Held Secret "  # only pulumi's newline is removed
+    assert passphrase_for_stack("legacy") == "Pulumi-Held Secret "  # only pulumi's newline is removed
     # asked by key and stack, through a pipe: the value is in no argument
-    assert fake_pulumi.read_text().splitlines() == ["config get vmware-azure-dr:csPassphrase --stack dev"]
+    assert fake_pulumi.read_text().splitlines() == ["config get vmware-azure-dr:csPassphrase --stack legacy"]
 
 
 def test_env_variable_wins_over_the_pulumi_secret(fake_pulumi, monkeypatch):
@@ -155,14 +155,14 @@ def test_env_variable_wins_over_the_pulumi_secret(fake_pulumi, monkeypatch):
 
     monkeypatch.setenv("FAKE_PULUMI_VALUE", "from-pulumi")
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "from-env")
-    assert passphrase_for_stack("dev") == "from-env"
+    assert passphrase_for_stack("legacy") == "from-env"
     assert not fake_pulumi.exists()  # pulumi was not even asked
 
 
 def test_pulumi_failure_is_one_line_naming_both_sources(cli, fake_pulumi, tmp_path):
-    result = cli("mobility", "deploy", "--stack", "dev", "--installer-dir", str(tmp_path))
+    result = cli("mobility", "deploy", "--stack", "legacy", "--installer-dir", str(tmp_path))
     _one_line_error(result, "pulumi config get", "incorrect passphrase", "ASRCTL_CS_PASSPHRASE",
-                    "pulumi config set --secret csPassphrase --stack dev")
+                    "pulumi config set --secret csPassphrase --stack legacy")
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_unusable_inventory_exits_2_in_one_line(cli, monkeypatch, tmp_path, name
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / name
     inventory.write_text(text)
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
+    result = cli("mobility", "deploy", "--stack", "legacy", "--inventory", str(inventory), "--installer-dir", str(tmp_path))
     _one_line_error(result, str(inventory), reason)
     assert not (tmp_path / "asrctl-home" / "mobility").exists(), "the playbook ran anyway"
 
@@ -187,7 +187,7 @@ def test_own_inventory_without_installer_dir_exits_2_naming_the_option(cli, monk
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    result = cli("mobility", "deploy", "--stack", "legacy", "--inventory", str(inventory))
     _one_line_error(result, "asr_mobility_service_installer_dir", "web01", "--installer-dir")
 
 
@@ -195,7 +195,7 @@ def test_own_inventory_naming_a_missing_installer_dir_exits_2(cli, monkeypatch, 
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"[linux]\nweb01 ansible_connection=local asr_mobility_service_installer_dir={tmp_path}/gone\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory))
+    result = cli("mobility", "deploy", "--stack", "legacy", "--inventory", str(inventory))
     _one_line_error(result, f"{tmp_path}/gone", "push-install repository")
 
 
@@ -203,7 +203,7 @@ def test_limit_matching_no_host_exits_2(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "x")
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[linux]\nweb01 ansible_connection=local\n")
-    result = cli("mobility", "deploy", "--stack", "dev", "--inventory", str(inventory),
+    result = cli("mobility", "deploy", "--stack", "legacy", "--inventory", str(inventory),
                  "--installer-dir", str(tmp_path), "--limit", "db*")
     _one_line_error(result, "--limit db*", "matched no host")
 
