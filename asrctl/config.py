@@ -679,7 +679,7 @@ def _architecture_problems(cfg: StackConfig) -> list[Problem]:
             ("failbackAdminPassword", "modernized failback needs no temporary Azure process server"),
         ):
             if key in cfg.declared_secrets:
-                p.append(((key,), None, f"is a classic-architecture secret; {instead}: remove it with "
+                p.append(((key,), Verbatim("(set)"), f"is a classic-architecture secret; {instead}: remove it with "
                           f"`pulumi config rm {key}`"))
     else:
         if cfg.replication_appliances is not None:
@@ -965,9 +965,15 @@ def _key_display(path: KeyPath) -> str:
     return text
 
 
+class Verbatim(str):
+    """A problem's value shown as is (no quotes): a description of the value rather than the value itself."""
+
+
 def _value_display(value: Any) -> str:
     if value is None:
         return "missing"
+    if isinstance(value, Verbatim):
+        return str(value)
     if isinstance(value, bool):
         return str(value).lower()  # as YAML wrote it
     if isinstance(value, float) and not math.isfinite(value):

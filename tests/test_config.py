@@ -278,7 +278,7 @@ def test_modernized_stack_needs_no_classic_secret() -> None:
          r"failback needs no VPN"),
         (PROD, "  vmware-azure-dr:vcenterPassword:\n",
          "  vmware-azure-dr:csPassphrase:\n    secure: v1:abc\n  vmware-azure-dr:vcenterPassword:\n",
-         r"csPassphrase: missing is a classic-architecture secret; Mobility agents register with their appliance .* "
+         r"csPassphrase: \(set\) is a classic-architecture secret; Mobility agents register with their appliance .* "
          r"`pulumi config rm csPassphrase`"),
         (PROD, "  vmware-azure-dr:alerts:\n",
          "  vmware-azure-dr:configurationServer:\n    name: cs\n    ovfUrl: https://x\n    ip: 10.20.5.10\n"
