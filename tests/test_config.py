@@ -421,20 +421,27 @@ def test_cli_reports_config_errors_as_one_line_exit_2(tmp_path: Path, monkeypatc
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "expected"),
+    ("text", "old", "new", "expected"),
     [
-        (r"  vmware-azure-dr:vcenterPassword:\n\s+secure: \S+\n?", "", "vmware-azure-dr:vcenterPassword: missing is required"),
-        ("rpoThresholdMinutes: 30", "rpoThresholdMinutes: true", "rpoThresholdMinutes: true must be a whole number"),
-        ("churnGbPerDay: 95", "churnGbPerDay: .inf", "churnGbPerDay: .inf must be a finite number"),
-        ("    dnsServers:\n    - 10.10.0.10\n", "    dnsServers:\n    - not an ip\n",
+        (DEV, r"  vmware-azure-dr:vcenterPassword:\n\s+secure: \S+\n?", "",
+         "vmware-azure-dr:vcenterPassword: missing is required"),
+        (LEGACY, r"  vmware-azure-dr:vcenterPassword:\n\s+secure: \S+\n?", "",
+         "vmware-azure-dr:vcenterPassword: missing is required"),
+        (LEGACY, r"  vmware-azure-dr:csPassphrase:\n\s+secure: \S+\n?", "",
+         "vmware-azure-dr:csPassphrase: missing is required for the classic architecture"),
+        (DEV, "rpoThresholdMinutes: 30", "rpoThresholdMinutes: true", "rpoThresholdMinutes: true must be a whole number"),
+        (DEV, "churnGbPerDay: 95", "churnGbPerDay: .inf", "churnGbPerDay: .inf must be a finite number"),
+        (DEV, "    dnsServers:\n    - 10.10.0.10\n", "    dnsServers:\n    - not an ip\n",
          "dnsServers[0]: 'not an ip' is not an IPv4 address"),
+        (LEGACY, "processServers: auto", "processServers: 1000000",
+         "processServers: 1000000 must be auto or a whole number from 0 to 200"),
     ],
 )
 def test_preview_in_mock_mode_reports_bad_stacks_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, old: str, new: str, expected: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, text: str, old: str, new: str, expected: str
 ) -> None:
-    """`asrctl preview` (mock mode, no ASRCTL_VCENTER_PASSWORD): one line, exit 2 — never a traceback."""
-    _project_with(tmp_path, monkeypatch, "broken", re.sub(old, new, DEV, count=1))
+    """`asrctl preview` (mock mode, no ASRCTL_* secret variables): one line, exit 2 — never a traceback."""
+    _project_with(tmp_path, monkeypatch, "broken", re.sub(old, new, text, count=1))
     result = cli("preview", "--stack", "broken")
     assert result.exit_code == 2, result
     lines = [line for line in result.stderr.splitlines() if line.strip()]
