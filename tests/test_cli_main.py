@@ -29,7 +29,7 @@ def test_unknown_stack_is_one_line_exit_2(cli) -> None:
     result = cli("plan", "validate", "erp", "--stack", "nope")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, prod)"
+        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, legacy, prod)"
     ]
 
 

@@ -94,5 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def console_main() -> int:
+    """The ``asrctl`` executable: one command, then exit (so a mock-mode run may leave its heap frozen instead of
+    collecting it, asrctl.gcpolicy). Tests call :func:`main`, which keeps normal garbage collection."""
+    from asrctl.gcpolicy import declare_one_shot_process
+
+    declare_one_shot_process()
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

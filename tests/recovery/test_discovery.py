@@ -21,7 +21,7 @@ EXTRA_VMS = ("jumpbox01", "tpl-ws2016-asr", "asr-cs-prod01")  # in vCenter but n
 
 @pytest.fixture
 def cfg():
-    return load_stack("prod")
+    return load_stack("legacy")
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def no_secret(result) -> None:
 
 
 def test_all_found_prints_the_block_to_paste_and_exits_0(cli, fake, cfg):
-    result = cli("discover", "--stack", "prod")
+    result = cli("discover", "--stack", "legacy")
     assert result.exit_code == 0, result.stderr
     no_secret(result)
     assert result.stdout.startswith("  vmware-azure-dr:registration:\n    fabricName: ")
@@ -127,7 +127,7 @@ def test_all_found_prints_the_block_to_paste_and_exits_0(cli, fake, cfg):
 
 
 def test_all_found_json(cli, fake, cfg):
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 0, result.stderr
     no_secret(result)
     data = json.loads(result.stdout)
@@ -137,7 +137,7 @@ def test_all_found_json(cli, fake, cfg):
 def test_machine_not_discovered_is_named_and_exits_1_with_the_rest_printed(cli, fake, cfg):
     gone = cfg.machines[3]
     fake.protectable = [p for p in fake.protectable if p.vm_name != gone.vm_name]
-    result = cli("discover", "--stack", "prod")
+    result = cli("discover", "--stack", "legacy")
     assert result.exit_code == 1
     no_secret(result)
     block = snippet(result.stdout)
@@ -148,7 +148,7 @@ def test_machine_not_discovered_is_named_and_exits_1_with_the_rest_printed(cli, 
     assert "vCenter account can see it" in result.stderr and "powered on" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: stack prod: 1 registration value(s) not found")
 
-    data = json.loads(cli("discover", "--stack", "prod", "--json").stdout)
+    data = json.loads(cli("discover", "--stack", "legacy", "--json").stdout)
     assert [m["key"] for m in data["missing"]] == [f"protectableItems.{gone.name}"]
     assert data["missing"][0]["machine"] == gone.name and data["missing"][0]["vmName"] == gone.vm_name
     assert len(data["registration"]["protectableItems"]) == 39
@@ -157,7 +157,7 @@ def test_machine_not_discovered_is_named_and_exits_1_with_the_rest_printed(cli, 
 def test_two_protection_containers_exit_1_naming_both_and_the_key(cli, fake, cfg):
     fabric = fake.fabrics[cfg.registration.fabric_name]
     fabric.containers.append("cloud_00000000-0000-4000-8000-000000000002")
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 1
     no_secret(result)
     data = json.loads(result.stdout)
@@ -171,7 +171,7 @@ def test_two_protection_containers_exit_1_naming_both_and_the_key(cli, fake, cfg
     assert reg["processServerId"] == cfg.registration.process_server_id  # what was found is still there
     assert not fake.lists("/replicationProtectableItems")
 
-    text = cli("discover", "--stack", "prod")
+    text = cli("discover", "--stack", "legacy")
     assert text.exit_code == 1
     assert "    # protectionContainerName: not found" in text.stdout
     assert "2 protection containers" in text.stderr
@@ -189,7 +189,7 @@ def test_no_credentials_is_one_line_exit_2(cli, fake, monkeypatch):
 
     monkeypatch.delenv("ASRCTL_ARM_TOKEN")
     monkeypatch.setattr("azure.identity.DefaultAzureCredential", NoCredential)
-    result = cli("discover", "--stack", "prod")
+    result = cli("discover", "--stack", "legacy")
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.strip().splitlines()
@@ -200,7 +200,7 @@ def test_no_credentials_is_one_line_exit_2(cli, fake, monkeypatch):
 
 def test_rejected_token_is_exit_2_and_never_printed(cli, fake):
     fake.valid_tokens = {"another-token"}
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 2
     no_secret(result)
     [line] = result.stderr.strip().splitlines()
@@ -218,7 +218,7 @@ def test_unknown_stack_is_exit_2(cli):
 def test_unregistered_vault_exit_1_says_register_first(cli, fake, cfg):
     del fake.fabrics[cfg.registration.fabric_name]
     fake.add_fabric("rcm-fabric", instance_type="InMageRcm", containers=[])
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["registration"] == {"protectableItems": {}}
@@ -236,7 +236,7 @@ def test_optional_keys_left_out_with_warnings_still_exit_0(cli, fake, cfg):
     fabric.process_servers = [
         p for p in fabric.process_servers if p["id"] != cfg.registration.failback_process_server_id
     ]
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert "runAsAccountId" not in data["registration"] and "failbackProcessServerId" not in data["registration"]
@@ -248,7 +248,7 @@ def test_optional_keys_left_out_with_warnings_still_exit_0(cli, fake, cfg):
 def test_missing_master_target_lists_the_registered_ones(cli, fake, cfg):
     fabric = fake.fabrics[cfg.registration.fabric_name]
     fabric.master_targets = [t for t in fabric.master_targets if t["id"] != cfg.registration.master_target_id]
-    data = json.loads(cli("discover", "--stack", "prod", "--json").stdout)
+    data = json.loads(cli("discover", "--stack", "legacy", "--json").stdout)
     [missing] = data["missing"]
     assert missing["key"] == "masterTargetId"
     assert "named asr-cs-prod01-mt" in missing["reason"] and "built-in-mt-on-the-cs" in missing["reason"]
@@ -257,12 +257,12 @@ def test_missing_master_target_lists_the_registered_ones(cli, fake, cfg):
 def test_stale_registration_block_in_the_stack_does_not_stop_discovery(cli, fake, cfg, tmp_path, monkeypatch):
     """A registration block without protectableItems makes the stack invalid; discover is how it gets fixed."""
     project = Path(__file__).resolve().parents[2]
-    doc = yaml.safe_load((project / "stacks" / "Pulumi.prod.yaml").read_text())
+    doc = yaml.safe_load((project / "stacks" / "Pulumi.legacy.yaml").read_text())
     del doc["config"]["vmware-azure-dr:registration"]["protectableItems"]
     (tmp_path / "proj" / "stacks").mkdir(parents=True)
-    (tmp_path / "proj" / "stacks" / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    (tmp_path / "proj" / "stacks" / "Pulumi.legacy.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(tmp_path / "proj"))
-    result = cli("discover", "--stack", "prod", "--json")
+    result = cli("discover", "--stack", "legacy", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["registration"] == expected_registration(cfg)

@@ -22,7 +22,7 @@ from asrctl.recovery.providers.protocol import OperationRejected
 
 @pytest.fixture
 def prod():
-    cfg = load_stack("prod")
+    cfg = load_stack("legacy")
     return cfg, stack_azure_ids(cfg)
 
 
@@ -32,12 +32,12 @@ def wire(model) -> dict:
 
 def test_names_follow_the_pulumi_program(prod):
     cfg, ids = prod
-    assert ids.resource_group == "rg-asr-prod-weu" and ids.vault == "rsv-asr-prod-weu"
+    assert ids.resource_group == "rg-asr-legacy-weu" and ids.vault == "rsv-asr-legacy-weu"
     assert ids.test_network_id == (
-        f"/subscriptions/{cfg.subscription_id}/resourceGroups/rg-asr-prod-weu/providers/Microsoft.Network/"
-        "virtualNetworks/vnet-asr-test-prod-weu"
+        f"/subscriptions/{cfg.subscription_id}/resourceGroups/rg-asr-legacy-weu/providers/Microsoft.Network/"
+        "virtualNetworks/vnet-asr-test-legacy-weu"
     )
-    assert ids.failback_policy_id.endswith("/vaults/rsv-asr-prod-weu/replicationPolicies/pol-asr-failback-prod-weu")
+    assert ids.failback_policy_id.endswith("/vaults/rsv-asr-legacy-weu/replicationPolicies/pol-asr-failback-legacy-weu")
 
 
 def test_test_failover_goes_to_the_isolated_test_network(prod):
@@ -139,5 +139,5 @@ def test_request_ids_are_stable_guids_and_context_has_asr_shape(prod):
          "machines": [{"name": "erp-sql01", "recovery_ip": "10.70.1.11"}]}, ids,
     )  # fmt: skip
     assert ctx["FailoverType"] == "Unplanned" and ctx["FailoverDirection"] == "SecondaryToPrimary"
-    assert ctx["VmMap"]["erp-sql01"]["ResourceGroupName"] == "rg-asr-prod-weu"
+    assert ctx["VmMap"]["erp-sql01"]["ResourceGroupName"] == "rg-asr-legacy-weu"
     assert ctx["VmMap"]["erp-sql01"]["IPAddress"] == "10.70.1.11"

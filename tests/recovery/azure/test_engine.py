@@ -28,9 +28,9 @@ MACHINES = ["erp-sql01", "erp-app01", "erp-web01"]
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_copy: Path):
     # The ad-hoc plan below regroups erp machines: per-item jobs, so without multi-VM sync (ASR would refuse
     # per-item failover of a multi-VM member).
-    stack = project_copy / "stacks" / "Pulumi.prod.yaml"
+    stack = project_copy / "stacks" / "Pulumi.legacy.yaml"
     stack.write_text(stack.read_text().replace("multiVmSync: true", "multiVmSync: false"))
-    cfg = load_stack("prod")
+    cfg = load_stack("legacy")
     ids = stack_azure_ids(cfg)
     arm = FakeArm(tmp_path, subscription=cfg.subscription_id, resource_group=ids.resource_group, vault=ids.vault)
     for name in MACHINES:
@@ -57,7 +57,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project_copy: Path):
 
 def test_drill_runs_test_failover_runbook_and_cleanup_through_azure(world):
     arm, plan = world
-    run = runner.start("drill", str(plan), "prod", "azure", auto_approve=True)
+    run = runner.start("drill", str(plan), "legacy", "azure", auto_approve=True)
     assert run.status == "succeeded", run.error
     assert len(arm.posts("testFailover")) == 3 and len(arm.posts("testFailoverCleanup")) == 3
     assert {j.scenario for j in arm.jobs.values()} == {"TestFailover", "TestFailoverCleanup"}
@@ -76,7 +76,7 @@ def test_drill_runs_test_failover_runbook_and_cleanup_through_azure(world):
 def test_failover_with_a_500_after_accept_fails_over_each_machine_exactly_once(world):
     arm, plan = world
     arm.faults.append(Fault("POST", r"/unplannedFailover$", 500, after_accept=True))
-    run = runner.start("failover", str(plan), "prod", "azure", planned=False, auto_approve=True)
+    run = runner.start("failover", str(plan), "legacy", "azure", planned=False, auto_approve=True)
     assert run.status == "succeeded", run.error
     failovers = arm.posts("unplannedFailover")
     assert len(failovers) == 3  # one per machine: the ambiguous one was reconciled, not re-sent
@@ -86,12 +86,12 @@ def test_failover_with_a_500_after_accept_fails_over_each_machine_exactly_once(w
 
 def test_failback_through_azure_reprotects_fails_back_commits_and_reenables(world):
     arm, plan = world
-    cfg = load_stack("prod")
+    cfg = load_stack("legacy")
     arm.process_servers = [cfg.registration.failback_process_server_id]
     arm.master_targets = [cfg.registration.master_target_id]
     for command, options in (("failover", {"planned": True}), ("commit", {})):
-        assert runner.start(command, str(plan), "prod", "azure", auto_approve=True, **options).status == "succeeded"
-    run = runner.start("failback", str(plan), "prod", "azure", auto_approve=True)
+        assert runner.start(command, str(plan), "legacy", "azure", auto_approve=True, **options).status == "succeeded"
+    run = runner.start("failback", str(plan), "legacy", "azure", auto_approve=True)
     assert run.status == "succeeded", run.error
     for item in arm.items.values():
         assert (item.provider, item.protection_state, item.active_location) == ("InMageAzureV2", "Protected", "Primary")
@@ -104,11 +104,11 @@ def test_failback_through_azure_reprotects_fails_back_commits_and_reenables(worl
 def test_app_consistent_failover_missing_a_point_fails_readiness_before_any_machine_fails_over(world, cli):
     arm, plan = world
     arm.item_by_machine("erp-web01").app_point_age_s = None  # the app tier has only crash-consistent points
-    result = cli("failover", str(plan), "--stack", "prod", "--provider", "azure", "--unplanned",
+    result = cli("failover", str(plan), "--stack", "legacy", "--provider", "azure", "--unplanned",
                  "--recovery-point", "latest-app-consistent", "--auto-approve")  # fmt: skip
     assert result.exit_code == 1 and "erp-web01: no app-consistent recovery point" in result.stderr
     assert not [r for r in arm.requests if r.method != "GET"]  # not even the database group failed over
-    check = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure", "--operation", "unplanned-failover",
+    check = cli("readiness", str(plan), "--stack", "legacy", "--provider", "azure", "--operation", "unplanned-failover",
                 "--recovery-point", "latest-app-consistent", "--json")  # fmt: skip
     assert check.exit_code == 1
     failed = [(c["name"], c["machine"]) for c in json.loads(check.stdout)["checks"] if c["status"] == "fail"]
@@ -119,7 +119,7 @@ def test_readiness_cli_through_azure_reads_the_vault(world, cli):
     import json
 
     arm, plan = world
-    result = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure", "--json")
+    result = cli("readiness", str(plan), "--stack", "legacy", "--provider", "azure", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["provider"] == "azure" and report["ok"]
@@ -127,11 +127,11 @@ def test_readiness_cli_through_azure_reads_the_vault(world, cli):
     assert not [r for r in arm.requests if r.method != "GET"]  # readiness only reads
 
     arm.item_by_machine("ERP-SQL01").health = "Critical"
-    failed = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure")
+    failed = cli("readiness", str(plan), "--stack", "legacy", "--provider", "azure")
     assert failed.exit_code == 1 and "replication-health" in failed.stdout
     # The failback infrastructure is configured in prod but its servers have not registered in the fake vault.
     failback = cli(
-        "readiness", str(plan), "--stack", "prod", "--provider", "azure", "--operation", "failback", "--json"
+        "readiness", str(plan), "--stack", "legacy", "--provider", "azure", "--operation", "failback", "--json"
     )
     checks = {c["name"]: c for c in json.loads(failback.stdout)["checks"] if c["machine"] is None}
     assert failback.exit_code == 1 and checks["failback-infrastructure"]["status"] == "fail"
@@ -146,7 +146,7 @@ def test_no_credentials_exits_2_with_one_line_naming_what_was_tried(world, cli, 
     for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
                 "IDENTITY_ENDPOINT", "MSI_ENDPOINT", "AZURE_USERNAME"):  # fmt: skip
         monkeypatch.delenv(var, raising=False)
-    result = cli("readiness", str(plan), "--stack", "prod", "--provider", "azure")
+    result = cli("readiness", str(plan), "--stack", "legacy", "--provider", "azure")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
@@ -163,7 +163,7 @@ def test_paused_failover_resumes_with_a_fresh_provider_without_repeating_finishe
         "    before:\n      - manual: Confirm the database is up.\n"
     )
     with pytest.raises(RunPaused):
-        runner.start("failover", str(plan), "prod", "azure", planned=True)
+        runner.start("failover", str(plan), "legacy", "azure", planned=True)
     journal = Journal()
     [summary] = [r for r in journal.summaries() if r.plan == "azdrill"]
     run = journal.get_run(summary.run_id)

@@ -55,7 +55,7 @@ class RotatingCredential:
 
 @pytest.fixture
 def cfg():
-    return load_stack("prod")
+    return load_stack("legacy")
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def cred() -> RotatingCredential:
 @pytest.fixture
 def provider(cfg, fake: FakeArm, cred: RotatingCredential):
     p = AzureProvider(
-        cfg, "prod", endpoint=fake.endpoint, credential=cred, connection_verify=str(fake.cert_path), clock=FakeClock()
+        cfg, "legacy", endpoint=fake.endpoint, credential=cred, connection_verify=str(fake.cert_path), clock=FakeClock()
     )
     yield p
     p.close()
@@ -225,7 +225,7 @@ def test_resumed_provider_polls_the_same_job_from_the_journaled_ref(provider, fa
     job = start(provider, machine.name, "test-failover", "r8")
     saved = {"id": job.id, "operation": job.operation, "machines": job.machines, "state": provider.export_state()}
     provider.close()
-    fresh = AzureProvider(cfg, "prod", endpoint=fake.endpoint, credential=cred, state=saved["state"],
+    fresh = AzureProvider(cfg, "legacy", endpoint=fake.endpoint, credential=cred, state=saved["state"],
                           connection_verify=str(fake.cert_path), clock=FakeClock())  # fmt: skip
     before = len([r for r in fake.requests if r.path.endswith("/replicationProtectedItems")])
     assert drive(fresh, JobRef(saved["id"], saved["operation"], saved["machines"])).state == "Succeeded"
@@ -317,7 +317,7 @@ def test_runbook_job_carries_parameters_and_recovery_plan_context_and_is_idempot
 def test_static_token_from_environment_is_sent_and_never_in_errors(cfg, fake, monkeypatch):
     monkeypatch.setenv("ASRCTL_ARM_TOKEN", "token-1")
     monkeypatch.setenv("ASRCTL_ARM_ENDPOINT", fake.endpoint)
-    p = AzureProvider(cfg, "prod", connection_verify=str(fake.cert_path), clock=FakeClock())
+    p = AzureProvider(cfg, "legacy", connection_verify=str(fake.cert_path), clock=FakeClock())
     assert p.describe_machines(names(cfg, 1))
     assert fake.requests[0].headers["Authorization"] == "Bearer token-1"
     fake.valid_tokens = set()
@@ -330,7 +330,7 @@ def test_static_token_from_environment_is_sent_and_never_in_errors(cfg, fake, mo
 def test_plain_http_endpoint_is_bad_input(cfg, monkeypatch):
     monkeypatch.setenv("ASRCTL_ARM_ENDPOINT", "http://127.0.0.1:1")
     with pytest.raises(BadInput, match="https"):
-        AzureProvider(cfg, "prod")
+        AzureProvider(cfg, "legacy")
 
 
 def test_no_credentials_is_bad_input_naming_the_sources(cfg, fake, monkeypatch, tmp_path):
@@ -340,7 +340,7 @@ def test_no_credentials_is_bad_input_naming_the_sources(cfg, fake, monkeypatch, 
         def get_token(self, *scopes, **kwargs):
             raise CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token")
 
-    p = AzureProvider(cfg, "prod", endpoint=fake.endpoint, credential=NoCredential())
+    p = AzureProvider(cfg, "legacy", endpoint=fake.endpoint, credential=NoCredential())
     with pytest.raises(BadInput, match="az login.*ASRCTL_ARM_TOKEN|ASRCTL_ARM_TOKEN.*az login") as info:
         p.describe_machines(names(cfg, 1))
     assert "managed identity" in str(info.value)
