@@ -427,6 +427,8 @@ def _check_multi_vm_membership(plan: Plan, doc: LocatedYaml, stack: StackConfig)
             other = parse_plan(load_yaml(path))
         except BadInput:
             continue  # its own validation reports it
+        if other.name == plan.name:
+            continue  # the same plan (a draft of it elsewhere): it replaces that one, it does not add to it
         for group in other.groups:
             for machine in group.machines:
                 if machine not in mine or machine not in stack.machines_by_name:

@@ -517,7 +517,9 @@ def test_check_parses_each_file_once(cli, monkeypatch: pytest.MonkeyPatch) -> No
     real = yamlfile.parse_yaml
     monkeypatch.setattr(yamlfile, "parse_yaml", lambda text, path: parsed.append(Path(path).name) or real(text, path))
     assert cli("policy", "check", "--stack", "prod", "--format", "sarif").exit_code == 0
-    assert sorted(parsed) == ["Pulumi.prod.yaml", "crm.yaml", "erp.yaml", "hr.yaml", "portal.yaml"]
+    # every file at most once (the dedicated-vault rule also reads the other stacks, to compare their vaults)
+    assert len(parsed) == len(set(parsed))
+    assert {"Pulumi.prod.yaml", "crm.yaml", "erp.yaml", "hr.yaml", "portal.yaml"} <= set(parsed)
 
 
 def test_rules_text_shows_the_anchors(cli) -> None:

@@ -146,7 +146,7 @@ def test_machine_not_discovered_is_named_and_exits_1_with_the_rest_printed(cli, 
     assert block["fabricName"] == cfg.registration.fabric_name  # everything else still printed
     assert f"protectableItems.{gone.name} (vmName {gone.vm_name}): VM {gone.vm_name} is not among" in result.stderr
     assert "vCenter account can see it" in result.stderr and "powered on" in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("error: stack prod: 1 registration value(s) not found")
+    assert result.stderr.strip().splitlines()[-1].startswith("error: stack legacy: 1 registration value(s) not found")
 
     data = json.loads(cli("discover", "--stack", "legacy", "--json").stdout)
     assert [m["key"] for m in data["missing"]] == [f"protectableItems.{gone.name}"]
@@ -211,7 +211,7 @@ def test_unknown_stack_is_exit_2(cli):
     result = cli("discover", "--stack", "nope")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, prod)"
+        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, legacy, prod)"
     ]
 
 

@@ -247,7 +247,7 @@ def test_durations_depend_only_on_seed_machine_and_operation(tmp_path, dev):
         sim.close()
         return (status.finished_at - status.started_at).total_seconds()
 
-    assert took(tmp_path / "a") == took(tmp_path / "b")
+    assert abs(took(tmp_path / "a") - took(tmp_path / "b")) < 0.001  # timestamps keep milliseconds
 
 
 def test_a_deleted_or_replaced_world_is_detected(dev):
