@@ -1,0 +1,1 @@
+"""Team mode: recovery runs as Temporal workflows (design notes below are filled in)."""
