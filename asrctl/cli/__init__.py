@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "sim",
     "mobility",
     "discover",
+    "worker",
+    "schedule",
 )
 
 app = typer.Typer(

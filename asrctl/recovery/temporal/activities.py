@@ -165,6 +165,16 @@ def worker_info(target: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
+@activity.defn(name="save_clock")
+def save_clock(target: dict[str, Any]) -> None:
+    """A simulated run ended: the world's clock moves on to the run's time (as a local run's provider saves it when
+    it closes), so the next run — on any worker — starts after everything this one did."""
+    with _call(target) as provider:
+        world = provider.world  # type: ignore[attr-defined] - the simulator's world
+        with world.tx() as db:
+            world.save_time(db, target["now"])
+
+
 @activity.defn(name="identity")
 def identity(target: dict[str, Any]) -> str:
     with _call(target) as provider:
@@ -300,7 +310,7 @@ def write_report(request: dict[str, Any]) -> dict[str, str]:
 
 
 PROVIDER_ACTIVITIES = (
-    worker_info, identity, describe_machines, describe_environment, get_job, find_job, find_runbook_job,
+    worker_info, save_clock, identity, describe_machines, describe_environment, get_job, find_job, find_runbook_job,
     start_operation, start_runbook, resume_job, cancel_job, service_endpoints,
 )
 ALL_ACTIVITIES = (*PROVIDER_ACTIVITIES, run_script, prepare_run, write_report)

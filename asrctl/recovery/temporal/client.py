@@ -15,6 +15,7 @@ workflow with the same run id (the newest execution is the run).
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -92,7 +93,7 @@ def list_runs(limit: int | None = None, plan: str | None = None, status: str | N
         found.sort(key=lambda pair: pair[0])
         return [s for _, s in found[-limit:]] if limit else [s for _, s in found]
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 def load_run(run_id: str) -> RunRecord:
@@ -102,7 +103,7 @@ def load_run(run_id: str) -> RunRecord:
         _, handle, execution, _ = await _find(run_id)
         return _team_record((await _final_or_current(handle, execution))["snapshot"])
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 def run_events(run_id: str) -> list[dict[str, Any]]:
@@ -112,7 +113,7 @@ def run_events(run_id: str) -> list[dict[str, Any]]:
         _, handle, _, _ = await _find(run_id)
         return await handle.query("journal", rpc_timeout=QUERY_TIMEOUT)
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 def resume(run_id: str, approve: bool = False, by: str | None = None, comment: str | None = None,
@@ -174,7 +175,7 @@ def cancel(run_id: str) -> tuple[RunRecord, list[str]]:
         record = _team_record(result["snapshot"])
         return record, test_vms_up(record)
 
-    return asyncio.run(main())
+    return run_sync(main)
 
 
 def active_message(active: RunSummary) -> str:
@@ -191,7 +192,7 @@ def _run_following(main: Callable[[], Any]) -> Any:
     """Run ``main``; Ctrl-C while following a started run stops following only."""
     _FOLLOWING.clear()
     try:
-        return asyncio.run(main())
+        return run_sync(main)
     except KeyboardInterrupt:
         run_id = _FOLLOWING.get("run_id")
         if run_id is None:
@@ -202,6 +203,15 @@ def _run_following(main: Callable[[], Any]) -> Any:
 
 
 _FOLLOWING: dict[str, str] = {}  # the run being followed (for the Ctrl-C message)
+
+
+def run_sync(main: Callable[[], Any]) -> Any:
+    """``asyncio.run(main())``, then collect the garbage: an error's traceback holds the Temporal client in a reference
+    cycle, and a client freed by the interpreter's final collection crashes its Rust runtime at exit."""
+    try:
+        return asyncio.run(main())
+    finally:
+        gc.collect()
 
 
 async def _start(client: Any, settings: TeamSettings, run: wire.RunInput) -> Any:

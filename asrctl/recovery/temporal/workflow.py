@@ -113,7 +113,18 @@ class RecoveryRunWorkflow:
         except Exception:  # a bug: the interpreter recorded the run failed with it; the workflow ends normally
             workflow.logger.exception("run %s: the interpreter failed", run.run_id)
         self.exit_code = engine.exit_code
+        if self.runtime.simulated:
+            await self._save_clock(run)
         return self._result()
+
+    async def _save_clock(self, run: wire.RunInput) -> None:
+        target = wire.Target(run.provider, run.stack, run.stack_sha256, run.run_id, now=self.runtime.sim_now)
+        try:
+            await workflow.execute_local_activity("save_clock", target,
+                                                  start_to_close_timeout=timedelta(seconds=run.activity_timeout),
+                                                  retry_policy=RetryPolicy(maximum_attempts=3))
+        except ActivityError:  # the next run starts from an earlier saved time: harmless, its jobs still order
+            workflow.logger.warning("run %s: could not save the simulated clock", run.run_id)
 
     def _result(self) -> dict[str, Any]:
         return {"snapshot": self.store.snapshot(), "exit_code": self.exit_code}
