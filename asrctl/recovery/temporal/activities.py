@@ -131,6 +131,20 @@ def _fresh_enough() -> None:
         raise NotReady(f"worker {_worker()}: the call reached it {spent:.0f}s after it was started; not sent")
 
 
+_WRITES_SENT = [0]
+
+
+def _test_crash_after_send() -> None:
+    """Test seam of the worker-loss tests: ``ASRCTL_TEST_WORKER_CRASH=sent#n`` kills this worker (as kill -9 would)
+    right after its n-th side effect reached the provider, before the activity reports back. Inert unless set."""
+    spec = os.environ.get("ASRCTL_TEST_WORKER_CRASH")
+    if not spec or not spec.startswith("sent"):
+        return
+    _WRITES_SENT[0] += 1
+    if _WRITES_SENT[0] == int(spec.partition("#")[2] or 1):
+        os._exit(137)
+
+
 @contextmanager
 def _call(target: dict[str, Any], write: bool = False) -> Iterator[RecoveryProvider]:
     token = _RUN_NOW.set(target.get("now"))
@@ -139,6 +153,8 @@ def _call(target: dict[str, Any], write: bool = False) -> Iterator[RecoveryProvi
         if write:
             _fresh_enough()
         yield provider
+        if write:
+            _test_crash_after_send()
     except ProviderError as exc:
         raise ApplicationError(str(exc), wire.error_details(exc), type=wire.error_type(exc),
                                non_retryable=True) from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 NO_WORKER_NOTE_AFTER = 5.0  # seconds without an answer before saying that no worker seems to serve the queue
 CANCEL_WAIT = 30.0
 ENGINE_HINT = " --engine temporal"
+RUN_ID_RE = re.compile(r"(?P<plan>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-\d{8}T\d{6}-[0-9a-f]{4}")  # journal.new_run_id
 
 Events = Callable[[dict[str, Any]], None] | None
 
@@ -343,15 +345,9 @@ def _pending_record(run: wire.RunInput) -> RunRecord:
 async def _open_summary(client: Any, wid: str) -> RunSummary | None:
     """The summary of the plan's open run, if its workflow is running."""
     from temporalio.client import WorkflowExecutionStatus
-    from temporalio.service import RPCError, RPCStatusCode
 
-    try:
-        desc = await client.get_workflow_handle(wid).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    if desc.status != WorkflowExecutionStatus.RUNNING:
+    desc = await _describe(client, wid)
+    if desc is None or desc.status != WorkflowExecutionStatus.RUNNING:
         return None
     summary = (await desc.memo()).get("summary")
     return RunSummary.model_validate(summary) if summary else None
@@ -359,16 +355,43 @@ async def _open_summary(client: Any, wid: str) -> RunSummary | None:
 
 async def _find(run_id: str) -> tuple[Any, Any, Any, TeamSettings]:
     """(client, handle of the run's newest execution, that execution, the settings it was found with, its task
-    queue) — BadInput when no connection knows the run."""
+    queue) — BadInput when no connection knows the run.
+
+    First the plan's workflow on each stack (a run id starts with its plan; ``describe`` is consistent at once, so a
+    run started a moment ago is found), then the visibility listing (older runs of a plan that ran again since)."""
+    from asrctl.project import known_stacks
+
+    match = RUN_ID_RE.fullmatch(run_id)
     for settings in project_settings():
         client = await connect(settings)
+        if match is not None:
+            for stack in known_stacks():
+                found = await _describe(client, wire.workflow_id(stack, match["plan"]))
+                if found is not None and (await found.memo()).get("summary", {}).get("run_id") == run_id:
+                    return _found(client, found, settings)
         async for execution in client.list_workflows(f"WorkflowType = '{wire.RUN_WORKFLOW}'"):
             summary = (await execution.memo()).get("summary")
             if summary and summary.get("run_id") == run_id:
-                handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                return client, handle, execution, settings.with_task_queue(execution.task_queue)
+                return _found(client, execution, settings)
     where = ", ".join(s.describe() for s in project_settings())
     raise BadInput(f"run {run_id!r}: no such run on {where}; list runs with `asrctl runs list{ENGINE_HINT}`")
+
+
+def _found(client: Any, execution: Any, settings: TeamSettings) -> tuple[Any, Any, Any, TeamSettings]:
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    return client, handle, execution, settings.with_task_queue(execution.task_queue)
+
+
+async def _describe(client: Any, wid: str) -> Any:
+    """The newest execution of a workflow id (a ``WorkflowExecutionDescription``), or None."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        return await client.get_workflow_handle(wid).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
 
 
 async def _running(handle: Any) -> bool:

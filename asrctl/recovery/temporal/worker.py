@@ -67,6 +67,8 @@ def build(client: Any, task_queue: str, max_activities: int = DEFAULT_MAX_ACTIVI
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)),
         graceful_shutdown_timeout=timedelta(seconds=5),
+        # A dead worker's cached workflows move to another worker after this long (the SDK's default is 10 s).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=5),
     )
 
 

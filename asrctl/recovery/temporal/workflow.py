@@ -69,6 +69,8 @@ class RecoveryRunWorkflow:
 
     def _publish(self, store: MemoryStore) -> None:
         """Every status change goes to the memo: ``runs list`` reads every run's summary in one visibility call."""
+        if not workflow.in_workflow():  # the interpreter unwinding while a worker evicts the workflow: no commands
+            return
         workflow.upsert_memo({"summary": store.summary().model_dump(mode="json")})
 
     # -- the run ---------------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_fail_fails_the_run_and_resume_redrives_only_what_did_not_succeed(cli, f
         assert world[name] == [("test-failover", "Succeeded"), ("cleanup-test-failover", "Succeeded")]
 
 
-def test_hang_hits_the_step_timeout_and_cancels_the_job(cli, faults, engine):
+def test_hang_hits_the_step_timeout_and_cancels_the_job(cli, faults):
     faults(fault("erp-web02", "test-failover", "hang"))
     result = cli("drill", "erp", "--stack", "dev", "--auto-approve")
     assert result.exit_code == 1
