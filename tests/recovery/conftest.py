@@ -83,9 +83,9 @@ def engine_for(journal, run_id: str, plan, stack_cfg, stack_name: str, provider,
 
 @pytest.fixture(scope="session")
 def temporal_server(tmp_path_factory: pytest.TempPathFactory):
-    from recovery.temporal.server import DevServer
+    from recovery.temporal.server import start_server
 
-    server = DevServer(tmp_path_factory.mktemp("temporal")).start()
+    server = start_server(tmp_path_factory.mktemp("temporal"))
     yield server
     server.stop()
 
@@ -141,9 +141,11 @@ class Team:
 def team(temporal_server, monkeypatch: pytest.MonkeyPatch):
     """A fresh namespace on the session's dev server, the ASRCTL_TEMPORAL_* settings pointing at it, and quick
     worker-loss detection (5 s activity timeout). Workers are started by the test (``team.worker()``)."""
+    from recovery.temporal.server import next_namespace
+
     env = {
         "ASRCTL_TEMPORAL_ADDRESS": temporal_server.address,
-        "ASRCTL_TEMPORAL_NAMESPACE": temporal_server.next_namespace(),
+        "ASRCTL_TEMPORAL_NAMESPACE": next_namespace(temporal_server),
         "ASRCTL_TEMPORAL_TASK_QUEUE": "asrctl-test",
         "ASRCTL_TEMPORAL_ACTIVITY_TIMEOUT": "5",
     }
