@@ -106,6 +106,8 @@ def summarize(label: str, docs: list[dict], wall: float, cpu: float, machines: i
 
 
 def run_local(env: dict[str, str], plans: list[str]) -> tuple[list[dict], float, float]:
+    # Create the journal once first: processes that all create a new journal at the same moment race on its schema.
+    subprocess.run([sys.executable, "-m", "asrctl", "runs", "list"], env=env, check=True, capture_output=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     procs = [asrctl(env, "drill", p, "--stack", p, "--auto-approve", "--json", "--engine", "local") for p in plans]
