@@ -480,6 +480,48 @@ def _vm_size(v: str) -> str:
     return v
 
 
+class Team(_Model):
+    """Team mode (``--engine temporal``): which Temporal service drives this stack's runs. Each key has an environment
+    variable that wins over it (``ASRCTL_TEMPORAL_ADDRESS``, ``_NAMESPACE``, ``_TASK_QUEUE``, ``_TLS``, ``_TLS_CERT``,
+    ``_TLS_KEY``, ``_TLS_CA``, ``_TLS_SERVER_NAME``); the API key is a secret and only ever comes from
+    ``ASRCTL_TEMPORAL_API_KEY``, never from a stack file."""
+
+    engine: Literal["local", "temporal"] | None = Field(
+        default=None, description="Optional. Default engine of this stack's recovery commands (--engine and "
+        "ASRCTL_ENGINE win). Default local."
+    )
+    address: str | None = Field(default=None, description="Optional. Temporal frontend host:port. Default "
+                                "localhost:7233.")
+    namespace: str | None = Field(default=None, description="Optional. Temporal namespace. Default default.")
+    task_queue: str | None = Field(default=None, description="Optional. Task queue of this stack's runs (its "
+                                   "workers poll it). Default asrctl.")
+    tls: bool = Field(default=False, description="Optional. Connect with TLS (Temporal Cloud, a TLS cluster); "
+                      "implied by tlsClientCert or tlsServerCa. Default false.")
+    tls_client_cert: str | None = Field(default=None, description="Optional. PEM client certificate file (mTLS).")
+    tls_client_key: str | None = Field(default=None, validate_default=True,
+                                       description="Optional. PEM private key file of tlsClientCert.")
+    tls_server_ca: str | None = Field(default=None, description="Optional. PEM CA file that signed the server's "
+                                      "certificate. Default the system roots.")
+    tls_server_name: str | None = Field(default=None, description="Optional. Server name to verify the certificate "
+                                        "against.")
+    report_dir: str | None = Field(default=None, description="Optional. Directory (on the workers) where scheduled "
+                                   "drills write their reports. Default $ASRCTL_HOME/reports of the worker.")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", v):
+            raise ValueError("is not host:port, e.g. temporal.corp.example:7233")
+        return v
+
+    @field_validator("tls_client_key")
+    @classmethod
+    def _pair(cls, v: str | None, info: Any) -> str | None:
+        if (v is None) != (info.data.get("tls_client_cert") is None):
+            raise ValueError("and tlsClientCert go together (mTLS needs both files)")
+        return v
+
+
 class Policy(_Model):
     max_rpo_threshold_minutes: Count = Field(default=60, gt=0, description="Optional. Highest RPO threshold allowed.")
     require_immutability: Flag = Field(default=False, description="Optional. Vault immutability mandatory. Default false.")
@@ -510,6 +552,7 @@ class StackConfig(_Model):
         Discriminator(_registration_shape),
     ] | None = None
     policy: Policy = Policy()
+    team: Team | None = None
     machines: list[Machine] = Field(min_length=1)
 
     # Filled by the loaders, not by the user: which secrets the stack file declares, and which ones asrctl takes from

@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "sim",
     "mobility",
     "discover",
+    "worker",
+    "schedule",
 )
 
 app = typer.Typer(
