@@ -37,13 +37,21 @@ def assert_each_machine_once(cli, context: str) -> None:
 
 def test_a_worker_lost_after_sending_a_failover_is_reconciled_by_another(cli, team, project_copy):
     hr_drill_project(project_copy)
-    # The first worker dies right after its third failover reached the vault, before it could report the job.
+    # The only worker dies right after its third failover reached the vault, before it could report the job; a
+    # second worker, started only then, must finish the run (alone from the start, the doomed one surely sends 3).
     doomed = team.spawn_worker(ASRCTL_TEST_WORKER_CRASH="sent#3")
+    started = cli("drill", "hr", "--stack", "prod", "--auto-approve", "--detach", "--engine", "temporal")
+    assert started.exit_code == 0, started.stderr
+    run_id = started.stdout.strip()
+    assert doomed.wait(120) == 137  # it did die
     team.spawn_worker()
-    result = cli("drill", "hr", "--stack", "prod", "--auto-approve", "--engine", "temporal")
-    assert result.exit_code == 0, result.stderr
-    assert doomed.wait(5) == 137  # it did die
-    run_id = next(r.run_id for r in client.list_runs())
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status = next((r.status for r in client.list_runs() if r.run_id == run_id), "?")
+        if status in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    assert status == "succeeded", status
     lost = [e for e in client.run_events(run_id) if e["type"] == "ambiguous"]
     assert len(lost) == 1 and "no worker answered" in lost[0]["data"]["error"]
     step = lost[0]["step_id"]
