@@ -196,31 +196,43 @@ class Journal:
             raise _db_problem(self.path, exc) from None
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "runs" in tables and version < SCHEMA_VERSION:
-            raise JournalUnusable(
-                f"{self.path}: written by an older asrctl (journal schema {version}, this one reads {SCHEMA_VERSION}); "
-                f"move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
-            )
-        if version > SCHEMA_VERSION:
-            raise BadInput(f"{self.path}: written by a newer asrctl (journal schema {version}); upgrade asrctl")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        """Create or check the schema and the journal's identity in one exclusive transaction, so processes opening a
+        new journal at the same moment see either nothing or all of it (never tables without a version)."""
         marker = self.path.with_name(self.path.stem + ".id")
-        row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
-        if row is None:
-            if marker.is_file():
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "runs" in tables and version < SCHEMA_VERSION:
                 raise JournalUnusable(
-                    f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names journal "
-                    f"{marker.read_text().strip()}): restore it from a backup, or remove {marker} to start a new "
-                    "journal knowingly"
+                    f"{self.path}: written by an older asrctl (journal schema {version}, this one reads "
+                    f"{SCHEMA_VERSION}); move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
                 )
-            journal_id = secrets.token_hex(8)
-            self._db.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+            if version > SCHEMA_VERSION:
+                raise JournalUnusable(f"{self.path}: written by a newer asrctl (journal schema {version}); upgrade "
+                                      "asrctl")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
+            if row is None:
+                if marker.is_file():
+                    raise JournalUnusable(
+                        f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names "
+                        f"journal {marker.read_text().strip()}): restore it from a backup, or remove {marker} to "
+                        "start a new journal knowingly"
+                    )
+                journal_id = secrets.token_hex(8)
+                self._db.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+            else:
+                journal_id = row[0]
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        if not marker.is_file():  # after the commit: a crash before it leaves no marker naming an unborn journal
             marker.write_text(journal_id + "\n", encoding="utf-8")
-        elif not marker.is_file():
-            marker.write_text(row[0] + "\n", encoding="utf-8")
 
     def close(self) -> None:
         with self._lock:

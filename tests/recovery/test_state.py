@@ -172,3 +172,15 @@ def test_state_lives_at_the_project_root_wherever_you_stand(tmp_path: Path):
     again = asrctl(project / "runbooks" / "plans", "drill", "erp", "--stack", "prod")
     assert again.returncode == 2 and "already has an active run" in again.stderr
     assert not (project / "runbooks" / ".asrctl").exists()
+
+
+def test_processes_opening_a_new_journal_at_once_all_see_a_whole_one(tmp_path: Path):
+    """The schema, its version and the journal's identity are created in one exclusive transaction."""
+    import sys
+
+    env = {**os.environ, "ASRCTL_HOME": str(tmp_path / "fresh")}
+    procs = [subprocess.Popen([sys.executable, "-m", "asrctl", "runs", "list", "--json"], env=env, cwd=PROJECT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(12)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    assert [r for r in results if r[0] != 0] == []
+    assert (tmp_path / "fresh" / "journal.id").read_text().strip()
