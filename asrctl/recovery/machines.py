@@ -19,7 +19,6 @@ Guarantees (DESIGN "Runbook engine guarantees"):
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -144,7 +143,7 @@ class GroupDriver:
         """Before sending anything: adopt jobs already running, skip what is done, refuse what cannot start."""
         op = OPERATIONS[operation]
         names = [m for t in tasks for m in t.members]
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, names)
+        status = await self.engine.describe_machines(names)
         later = {s for name in self.engine.stages[si + 1:] for s in (*OPERATIONS[name].sources.get("modernized", ()),
                                                                       *OPERATIONS[name].sources.get("classic", ()))}
         for task in tasks:
@@ -197,10 +196,10 @@ class GroupDriver:
             return
         failures: list[str] = []
         interval = self.engine.poll_interval
-        # Runs started together would poll in lock-step and spend the shared read budget in bursts: give each plan
-        # its own phase within the poll interval (from stable names, so a rerun polls at the same moments).
-        phase = (zlib.crc32(f"{self.engine.stack_name}/{self.engine.plan.name}".encode()) % 1000) / 1000
-        next_poll = self.rt.now() + interval * (1 + phase)
+        # Polls land on the grid every run on this clock shares, so the groups of concurrent runs that poll at the
+        # same moment share one backend read (asrctl.recovery.polling).
+        tick = self.engine.pacing.polls.next_tick
+        next_poll = tick(self.rt.now() + interval, interval)
         while any(t.phase != "done" for t in tasks):
             try:
                 self.engine.check_stop()
@@ -225,7 +224,7 @@ class GroupDriver:
             now = self.rt.now()
             if polling and now >= next_poll:
                 await self._poll(operation, polling, failures)
-                next_poll = self._next_poll(operation, [t for t in tasks if t.phase == "poll"])
+                next_poll = tick(self._next_poll(operation, [t for t in tasks if t.phase == "poll"]), interval)
             if not any(t.phase != "done" for t in tasks):
                 break
             waits = [t.not_before for t in tasks if t.phase in ("start", "reconcile") and t.not_before > now]
@@ -305,7 +304,7 @@ class GroupDriver:
                                        job_token=found.token)
             task.job, task.phase = found, "poll"
             return
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, list(task.members))
+        status = await self.engine.describe_machines(list(task.members))
         current = [status[m].current_job for m in task.members if m in status and status[m].current_job is not None]
         target = OPERATIONS[operation].target
         if current and current[0].operation == operation:
@@ -328,7 +327,7 @@ class GroupDriver:
     async def _poll(self, operation: str, polling: list[Task], failures: list[str]) -> None:
         """One batched status read; finishes the tasks whose job ended and learns how long their jobs took."""
         names = [m for t in polling for m in t.members]
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, names)
+        status = await self.engine.describe_machines(names)
         now = self.rt.now()
         for task in polling:
             assert task.job is not None
