@@ -65,6 +65,7 @@ class Engine:
         self.spec: RunSpec = run.spec
         self.stages: tuple[str, ...] = self.spec.stages
         self.poll_interval = self.backend.capabilities.poll_interval
+        self.clock_kind = run.clock  # "wall" (Azure) or "simulated": how run-clock waits relate to real time
         self._base_calls = {"reads": run.api_reads, "writes": run.api_writes}
         self.calls = {"reads": 0, "writes": 0}
         self._last_cancel_check = -1.0
