@@ -427,7 +427,12 @@ def main() -> int:
             if args.speed:
                 r = run_batch("bench", names, shared_polls=True, speed=args.speed, label=f"{n}x-paced-{args.speed:g}")
                 report(r, args.detail)
-                print(f"  (paced ×{args.speed:g}: real time × speed is the run's clock; not reproducible)")
+                worst = max(zip(r.ratios, r.critical_paths, strict=True))
+                over = (worst[0] - 1) * worst[1]
+                print(f"  -> paced ×{args.speed:g}: every real second the event loop is busy or blocked (engine CPU, "
+                      f"journal fsyncs, the simulator) is {args.speed:g} simulated seconds; the worst plan's "
+                      f"{over:.0f} s over its critical path are {over / args.speed:.2f} real seconds (not "
+                      f"reproducible: it measures this machine)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

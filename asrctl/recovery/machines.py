@@ -235,7 +235,7 @@ class GroupDriver:
             if polling and now >= next_poll:
                 await self._poll(operation, polling, failures)
                 polling = [t for t in polling if t.phase == "poll"]
-                queued = any(t.phase == "start" for t in live)
+                queued = any(t.phase == "start" for t in sending)  # only those can still wait for a slot
                 next_poll = tick(self._next_poll(operation, polling, queued), interval)
             live = [t for t in live if t.phase != "done"]
             if not live:
