@@ -405,13 +405,16 @@ def main() -> int:
     variants = [tuple(v.split("/")) for v in args.variants.split(",")]
     root = Path(tempfile.mkdtemp(prefix="asrctl-bench-"))
     try:
-        os.environ["ASRCTL_PROJECT_DIR"] = str(root)
         os.environ["ASRCTL_HOME"] = str(root / "home")
         os.environ["ASRCTL_SIM_SEED"] = "42"
-        make_project(root, max(counts))
         print("discrete-event clock; ARM budget per principal: reads 25/s burst 250, writes 10/s burst 200; "
               "GC on (CLI default) in every variant, collected at the end of each timed window")
         for n in counts:
+            # A project per configuration: N plans, N × 100 machines (the heap a collection walks is this one's).
+            project = root / f"project-{n}"
+            project.mkdir()
+            make_project(project, n)
+            os.environ["ASRCTL_PROJECT_DIR"] = str(project)
             names = [f"bench{p:02d}" for p in range(n)]
             outcomes = {}
             for jobs, polls in variants:
