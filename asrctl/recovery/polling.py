@@ -41,6 +41,7 @@ class _Batch:
     at: float  # run clock
     names: set[str] = field(default_factory=set)
     answer: asyncio.Future[dict[str, MachineStatus]] | None = None
+    callers: int = 0
     wait: float | None = None  # read-budget wait, decided once when the batch closes
     sent: bool = False
 
@@ -72,6 +73,7 @@ class StatusPolls:
             batch = self._open = _Batch(at=now, answer=loop.create_future())
         assert batch.answer is not None
         batch.names.update(names)
+        batch.callers += 1
         self.asked += 1
         # Let every other caller that is ready at this moment join before the batch goes out.
         await asyncio.sleep(0)
@@ -85,8 +87,9 @@ class StatusPolls:
             batch.sent = True
             self.sent += 1
             on_sent()
+            alone = batch.callers == 1  # the batch is closed: nobody joins any more
             try:
-                status = await backend.describe_machines(sorted(batch.names))
+                status = await backend.describe_machines(list(names) if alone else sorted(batch.names))
             except asyncio.CancelledError:
                 # This caller was stopped mid-call: the others cannot know what the backend said, so they retry.
                 if not batch.answer.done():
@@ -96,6 +99,8 @@ class StatusPolls:
             except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
                 batch.answer.set_exception(exc)
             else:
+                if alone:  # asked for exactly this caller's machines: nothing to split, nobody waiting
+                    return status
                 batch.answer.set_result(status)
         if batch.answer.done():  # the usual case: the sender's call did not have to wait for I/O
             status = batch.answer.result()
