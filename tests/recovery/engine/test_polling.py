@@ -100,15 +100,20 @@ def test_callers_at_different_moments_do_not_share():
     clock = VirtualClock(START)
     runtime = ClockRuntime(clock)
 
+    sent: list[str] = []
+
     async def apart():
-        await shared.describe(["a"], backend, runtime, lambda: None)
+        first = await shared.describe(["a", "gone"], backend, runtime, lambda: sent.append("a"))
         clock.join()
         await clock.wait(1.0)
         clock.leave()
-        await shared.describe(["b"], backend, runtime, lambda: None)
+        second = await shared.describe(["b"], backend, runtime, lambda: sent.append("b"))
+        return first, second
 
-    asyncio.run(apart())
-    assert backend.calls == [["a"], ["b"]]
+    first, second = asyncio.run(apart())
+    assert backend.calls == [["a", "gone"], ["b"]]  # alone in its tick, each caller sends its own read
+    assert set(first) == {"a"} and set(second) == {"b"}
+    assert sent == ["a", "b"]
 
 
 @pytest.mark.parametrize("error", [TransientError("503 Service Unavailable", 3.0),
