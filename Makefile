@@ -39,6 +39,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preview_scale.py
 	$(BIN)/python benchmarks/runbook_scale.py
+	$(BIN)/python benchmarks/runs_list.py
 	$(BIN)/python benchmarks/mobility_scale.py
 	$(BIN)/python benchmarks/temporal_scale.py
 

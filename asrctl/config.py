@@ -639,12 +639,18 @@ class StackConfig(_Model):
     def total_disks(self) -> int:
         return sum(len(m.disks) for m in self.machines)
 
+    @cached_property
+    def _subnet_starts(self) -> dict[str, tuple[int, int]]:
+        """Subnet name → (first address of the recovery subnet, of the same-named test subnet), parsed once: the
+        engine asks for every machine of every run."""
+        test = {s.name: int(ipaddress.ip_network(s.prefix).network_address) for s in self.network.test_failover.subnets}
+        return {s.name: (int(ipaddress.ip_network(s.prefix).network_address), test[s.name])
+                for s in self.network.recovery.subnets if s.name in test}
+
     def test_failover_ip(self, machine: Machine) -> str:
         """The machine's IP in the isolated test network: same offset in the same-named test subnet."""
-        rec = {s.name: ipaddress.ip_network(s.prefix) for s in self.network.recovery.subnets}[machine.target_subnet]
-        test = {s.name: ipaddress.ip_network(s.prefix) for s in self.network.test_failover.subnets}[machine.target_subnet]
-        offset = int(ipaddress.IPv4Address(machine.recovery_ip)) - int(rec.network_address)
-        return str(ipaddress.IPv4Address(int(test.network_address) + offset))
+        recovery_start, test_start = self._subnet_starts[machine.target_subnet]
+        return str(ipaddress.IPv4Address(test_start + int(ipaddress.IPv4Address(machine.recovery_ip)) - recovery_start))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from asrctl.plans import Group, Plan
 from asrctl.recovery.clock import iso
 from asrctl.recovery.operations import OPERATIONS
 from asrctl.recovery.pacing import Pacing
-from asrctl.recovery.providers.protocol import ProviderError, TransientError, WorldChanged
+from asrctl.recovery.providers.protocol import MachineStatus, ProviderError, TransientError, WorldChanged
 from asrctl.recovery.records import DONE_STEP_STATUSES, RunSpec, StepId
 from asrctl.recovery.retry import retry_wait
 from asrctl.recovery.runtime import Backend, Runtime, StoreUnavailable
@@ -65,6 +65,7 @@ class Engine:
         self.spec: RunSpec = run.spec
         self.stages: tuple[str, ...] = self.spec.stages
         self.poll_interval = self.backend.capabilities.poll_interval
+        self.clock_kind = run.clock  # "wall" (Azure) or "simulated": how run-clock waits relate to real time
         self._base_calls = {"reads": run.api_reads, "writes": run.api_writes}
         self.calls = {"reads": 0, "writes": 0}
         self._last_cancel_check = -1.0
@@ -150,14 +151,16 @@ class Engine:
                                  "(asrctl sim show / the vault) and start a new run", exit_code=2)
 
     # -- provider calls, paced and with the one retry layer --------------------------------------------------------
-    async def read(self, what: str, call: Any, *args: Any, deadline: float | None = None) -> Any:
+    async def read(self, what: str, call: Any, *args: Any, deadline: float | None = None, paced: bool = True) -> Any:
         """A read: paced, retried on 429 after Retry-After and on other transient errors with backoff; never past
-        ``deadline`` (run clock)."""
+        ``deadline`` (run clock). ``paced=False``: the call paces and counts its backend reads itself (a shared
+        poll: once per backend call, not per caller)."""
         attempt = 0
         while True:
             attempt += 1
-            await self._pace("reads")
-            self.calls["reads"] += 1
+            if paced:
+                await self._pace("reads")
+                self.calls["reads"] += 1
             try:
                 return await call(*args)
             except WorldChanged as exc:
@@ -171,6 +174,15 @@ class Engine:
                 await self.runtime.wait(wait)
             except ProviderError as exc:
                 raise Stop("failed", f"{what}: {exc}", exit_code=getattr(exc, "exit_code", None)) from None
+
+    async def describe_machines(self, names: list[str]) -> dict[str, MachineStatus]:
+        """The machines' status through the status poll shared by every run on this backend in the process
+        (:mod:`asrctl.recovery.polling`): what a read of ``names`` would return now, retried like any read."""
+        return await self.read("describe_machines", self.pacing.polls.describe, names, self.backend, self.runtime,
+                               self._count_read, paced=False)
+
+    def _count_read(self) -> None:
+        self.calls["reads"] += 1
 
     async def write(self, call: Any, *args: Any) -> Any:
         """A side effect, paced, sent once. The caller handles Throttled (re-send later) and AmbiguousResult

@@ -299,6 +299,13 @@ class Journal:
             raise BadInput(f"run {run_id!r}: no such run in {self.path}; list runs with `asrctl runs list`")
         return self._run(rows[0])
 
+    def cancel_requested(self, run_id: str) -> bool:
+        """``asrctl runs cancel`` asked this run to stop (one column: the engine asks before every side effect)."""
+        rows = self._query("SELECT cancel_requested FROM runs WHERE run_id=?", (run_id,))
+        if not rows:
+            raise BadInput(f"run {run_id!r}: no such run in {self.path}; list runs with `asrctl runs list`")
+        return bool(rows[0][0])
+
     def summaries(self, *, limit: int | None = None, plan: str | None = None,
                   status: str | None = None) -> list[RunSummary]:
         """Newest last, without reading any step: what ``asrctl runs list`` prints."""
@@ -346,15 +353,18 @@ class Journal:
     # -- steps -----------------------------------------------------------------------------------------------------
     def ensure_step(self, run_id: str, step_id: str, **identity: Any) -> StepRecord:
         """Create the step row the first time a run reaches it; return its current state."""
+        existing = self.step(run_id, step_id)  # a resumed run finds most of its steps: no write, no fsync
+        if existing is not None:
+            return existing
+        fields = {"run_id": run_id, "step_id": step_id, **identity}
         with self._tx() as db:
-            row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
+            # The next seq and the row in one statement; DO NOTHING if another thread created it meanwhile.
+            row = db.execute(
+                f"INSERT INTO steps (seq, {', '.join(fields)}) SELECT COALESCE(MAX(seq), 0) + 1, "
+                f"{', '.join('?' for _ in fields)} FROM steps WHERE run_id=? ON CONFLICT DO NOTHING RETURNING *",
+                (*fields.values(), run_id),
+            ).fetchone()
             if row is None:
-                seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?", (run_id,)).fetchone()[0]
-                fields = {"run_id": run_id, "step_id": step_id, "seq": seq, **identity}
-                db.execute(
-                    f"INSERT INTO steps ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
-                    tuple(fields.values()),
-                )
                 row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
         return StepRecord.model_validate(dict(row))
 

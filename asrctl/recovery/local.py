@@ -132,7 +132,7 @@ class LocalRuntime:
         return await future
 
     def cancel_requested(self) -> bool:
-        return self.store.get_run(self.run_id).cancel_requested
+        return self.store.cancel_requested(self.run_id)
 
     def stop_reason(self) -> str | None:
         return self._stop_reason
