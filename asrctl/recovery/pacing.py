@@ -71,7 +71,7 @@ class Pacing:
     polls: StatusPolls = field(init=False)
 
     def __post_init__(self) -> None:
-        self.polls = StatusPolls(self.limiter)
+        self.polls = StatusPolls(self.limiter, origin=self.limiter.buckets["reads"].stamp)
 
 
 _SHARED: dict[str, Pacing] = {}

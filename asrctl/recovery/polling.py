@@ -49,18 +49,20 @@ class _Batch:
 class StatusPolls:
     """Coalesces ``describe_machines`` across callers; paces each backend call once on ``limiter``."""
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, origin: float = 0.0) -> None:
         self.limiter = limiter
+        # The grid starts when this pacing was made (the first run on the backend), not at the clock's epoch: the
+        # same plan on a world created at another moment then polls at the same offsets, so its RTO is the same.
+        self.origin = origin
         self._open: _Batch | None = None
         self.sent = 0  # backend calls made
         self.asked = 0  # callers served (sent / asked: how much sharing saved)
 
-    @staticmethod
-    def next_tick(t: float, interval: float) -> float:
-        """The first grid moment at or after ``t`` (grid step: ``TICK_FRACTION`` of the poll interval, from the
-        clock's epoch, so every run on the same clock shares it)."""
+    def next_tick(self, t: float, interval: float) -> float:
+        """The first grid moment at or after ``t`` (grid step: ``TICK_FRACTION`` of the poll interval, from
+        :attr:`origin`, so every run sharing this pacing shares the grid)."""
         step = interval * TICK_FRACTION
-        return math.ceil(t / step - 1e-9) * step
+        return self.origin + math.ceil((t - self.origin) / step - 1e-9) * step
 
     async def describe(self, names: list[str], backend: Backend, runtime: Runtime,
                        on_sent: Callable[[], None]) -> dict[str, MachineStatus]:

@@ -173,11 +173,15 @@ def test_the_others_retry_when_the_caller_that_sent_the_read_is_stopped_mid_call
     assert isinstance(other_result, TransientError)  # the engine's one retry layer reads again
 
 
-def test_poll_moments_are_a_grid_every_run_on_the_clock_shares():
-    assert StatusPolls.next_tick(1000.0, 2.0) == 1000.0
-    assert StatusPolls.next_tick(1000.2, 2.0) == 1001.0
-    assert StatusPolls.next_tick(1001.0, 2.0) == 1001.0
-    assert StatusPolls.next_tick(START + 0.5, 30.0) == START + 15.0
+def test_poll_moments_are_a_grid_from_the_pacing_origin_every_run_shares():
+    polls = StatusPolls(limiter=None, origin=1000.0)  # type: ignore[arg-type]
+    assert polls.next_tick(1000.0, 2.0) == 1000.0
+    assert polls.next_tick(1000.2, 2.0) == 1001.0
+    assert polls.next_tick(1001.0, 2.0) == 1001.0
+    assert polls.next_tick(1000.5, 30.0) == 1015.0
+    # the grid moves with its origin: a world created at another moment polls at the same offsets
+    shifted = StatusPolls(limiter=None, origin=1000.3)  # type: ignore[arg-type]
+    assert shifted.next_tick(1000.5, 2.0) - 1000.3 == polls.next_tick(1000.2, 2.0) - 1000.0
 
 
 # -- whole runs --------------------------------------------------------------------------------------------------
