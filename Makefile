@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export ASRCTL_HOME ?= $(CURDIR)/.asrctl
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo team-demo test lint bench clean venv
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: $(STAMP)
 	@echo "== 3/3 full drill of plan erp on the simulator, with its report"
 	$(BIN)/asrctl drill erp --stack dev --auto-approve
 
+# Team mode on this machine: a Temporal dev server, two workers, a drill approved from a second ASRCTL_HOME.
+team-demo: $(STAMP)
+	BIN=$(BIN) bash demo/team-demo.sh
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 -q
@@ -35,7 +39,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preview_scale.py
 	$(BIN)/python benchmarks/runbook_scale.py
+	$(BIN)/python benchmarks/runs_list.py
 	$(BIN)/python benchmarks/mobility_scale.py
+	$(BIN)/python benchmarks/temporal_scale.py
 
 clean:
 	rm -rf $(VENV) .asrctl build *.egg-info .pytest_cache

@@ -1,5 +1,5 @@
 import sys
 
-from asrctl.cli import main
+from asrctl.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())

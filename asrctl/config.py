@@ -9,18 +9,24 @@ Two doors lead here and both end in :func:`validate_stack_config`:
 Errors are one line: ``<file:line: >vmware-azure-dr:<key path>: <value> <rule>``. Secrets (configuration-server
 passphrase, vCenter password, VPN shared key) are never part of the model: only whether they are declared, and they
 must be declared as Pulumi secrets (``pulumi config set --secret``), never in clear text.
+
+Two architectures share the model (``architecture: modernized | classic``); a key that belongs to the other one is
+refused with the key to use instead (:func:`_architecture_problems`). Numbers are strict: a YAML ``true`` where a
+number belongs, ``.inf`` or ``.nan`` are errors, never silently 1 or an endless loop.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
+import os
 import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from asrctl.errors import BadInput
@@ -37,13 +43,18 @@ SECRET_KEYS: dict[str, str] = {
     "failbackAdminPassword": "ASRCTL_FAILBACK_ADMIN_PASSWORD",
 }
 
-# Our bound on recovery point retention (ASR itself allows up to 15 days on managed disks): what the classic
-# architecture documented for the cache/seed pipeline, and what keeps the recovery-point storage bill predictable.
+# Our bound on recovery point retention for the classic architecture (ASR itself allows up to 15 days on managed
+# disks): what classic documented for the cache/seed pipeline, and what keeps the recovery-point bill predictable.
 MAX_RETENTION_HOURS = {"Premium_LRS": 24, "StandardSSD_LRS": 72, "Standard_LRS": 72}
+#: ASR's own bound, and the modernized (InMageRcm) policy's: recovery point history of 0 to 15 days.
 ASR_MAX_RETENTION_HOURS = 15 * 24
+#: App-consistent snapshot frequency: 1 to 12 hours when on; the modernized policy also takes 0 (off).
+APP_CONSISTENT_MINUTES = (60, 720)
 
 VM_SIZE_RE = re.compile(r"^Standard_[A-Z]{1,4}\d+(-\d+)?[a-z]*(_[A-Z]\d+)?(_v\d+)?$")
 MACHINE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# The appliance's friendly name is also its vSphere VM name and Windows computer name (15 characters at most).
+APPLIANCE_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,13}[A-Za-z0-9])?$")
 ENV_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 REGION_RE = re.compile(r"^[a-z]+[a-z0-9]*$")
 ARM_ID_RE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/.+$")
@@ -57,6 +68,32 @@ class _Model(BaseModel):
     )
 
 
+# -- Scalar types shared by the models ----------------------------------------------------------------------------
+# Strict: YAML's `true` is not the number 1, `"15"` is not 15, and a float where a count belongs is refused.
+
+
+def _non_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _ipv4(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError("is not an IPv4 address; write it like 10.20.5.10") from None
+    return value
+
+
+Name = Annotated[str, Field(strict=True), AfterValidator(_non_empty)]
+IPv4 = Annotated[str, Field(strict=True), AfterValidator(_ipv4)]
+Count = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+# Finite: `.inf` churn would size an infinite number of servers, `.nan` compares false with every limit.
+Amount = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
 def _cidr(value: str) -> str:
     try:
         net = ipaddress.ip_network(value, strict=True)
@@ -68,30 +105,35 @@ def _cidr(value: str) -> str:
 
 
 _RFC1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
-Cidr = Annotated[str, Field(description="A private IPv4 CIDR block.")]
+Cidr = Annotated[str, Field(strict=True, description="A private IPv4 CIDR block."), AfterValidator(_cidr)]
 
 
 class Tags(_Model):
-    owner: str = Field(description="Required. Team or person accountable for the DR site (e-mail or group).")
-    dr_tier: str = Field(description="Required. DR tier of the protected workload, e.g. tier-1.")
-    cost_center: str | None = Field(default=None, description="Optional. Cost center tag. Default none.")
+    # Tag values, not names: an empty one is the policy pack's to report (required-tags), with the resources it hits.
+    owner: str = Field(strict=True, description="Required. Team or person accountable for the DR site (e-mail or group).")
+    dr_tier: str = Field(strict=True, description="Required. DR tier of the protected workload, e.g. tier-1.")
+    cost_center: str | None = Field(default=None, strict=True, description="Optional. Cost center tag. Default none.")
 
 
 class Replication(_Model):
-    rpo_threshold_minutes: int = Field(
+    rpo_threshold_minutes: Count = Field(
         description="Required. RPO threshold in minutes: ASR raises an event and our alert fires above it (> 0)."
     )
-    recovery_point_retention_hours: int = Field(
-        description="Required. Recovery point history in hours: how far back a failover can go."
+    recovery_point_retention_hours: Count = Field(
+        description="Required. Recovery point history in hours: how far back a failover can go. Classic: 1 to 72 "
+        "(24 for premium target disks); modernized: 0 to 360 (ASR's 15 days)."
     )
-    app_consistent_frequency_minutes: int = Field(
-        description="Required. App-consistent (VSS) snapshot frequency in minutes, 60 to 720, below the retention."
+    app_consistent_frequency_minutes: Count = Field(
+        description="Required. App-consistent (VSS) snapshot frequency in minutes: 60 to 720 and below the "
+        "retention; the modernized policy also takes 0 (off)."
     )
-    crash_consistent_frequency_minutes: int = Field(
+    crash_consistent_frequency_minutes: Count = Field(
         default=5, description="Optional. Crash-consistent frequency in minutes; ASR fixes it at 5. Default 5."
     )
-    multi_vm_sync: bool = Field(
-        default=False, description="Optional. Multi-VM consistency (port 20004 between VMs). Default false."
+    multi_vm_sync: Flag = Field(
+        default=False,
+        description="Optional. Multi-VM consistency: every recovery plan group of two or more machines becomes one "
+        "consistency group (port 20004 between its VMs). Default false.",
     )
     target_disk_type: Literal["Standard_LRS", "StandardSSD_LRS", "Premium_LRS"] = Field(
         default="Standard_LRS", description="Optional. Managed disk type of the replicas. Default Standard_LRS."
@@ -104,11 +146,19 @@ class Replication(_Model):
             raise ValueError("must be greater than 0 minutes")
         return v
 
+    @field_validator("recovery_point_retention_hours")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if not 0 <= v <= ASR_MAX_RETENTION_HOURS:
+            raise ValueError(f"must be between 0 and {ASR_MAX_RETENTION_HOURS} hours (ASR keeps at most 15 days)")
+        return v
+
     @field_validator("app_consistent_frequency_minutes")
     @classmethod
     def _app_frequency(cls, v: int) -> int:
-        if not 60 <= v <= 720:
-            raise ValueError("must be between 60 and 720 minutes (1 to 12 hours)")
+        low, high = APP_CONSISTENT_MINUTES
+        if v != 0 and not low <= v <= high:
+            raise ValueError(f"must be between {low} and {high} minutes (1 to 12 hours), or 0 (off, modernized only)")
         return v
 
     @field_validator("crash_consistent_frequency_minutes")
@@ -127,10 +177,8 @@ class CacheStorage(_Model):
 
 
 class Subnet(_Model):
-    name: str = Field(description="Required. Subnet name without prefix, e.g. db, app, web.")
+    name: str = Field(strict=True, description="Required. Subnet name without prefix, e.g. db, app, web.")
     prefix: Cidr = Field(description="Required. Address prefix inside the VNet's address space.")
-
-    _check_prefix = field_validator("prefix")(lambda cls, v: _cidr(v))
 
     @field_validator("name")
     @classmethod
@@ -146,20 +194,14 @@ class VirtualNetwork(_Model):
     address_space: Cidr = Field(description="Required. VNet address space.")
     subnets: list[Subnet] = Field(min_length=1, description="Required. Subnets, one per tier.")
 
-    _check_space = field_validator("address_space")(lambda cls, v: _cidr(v))
-
 
 class OnPrem(_Model):
     address_spaces: list[Cidr] = Field(min_length=1, description="Required. On-premises address ranges.")
     asr_server_ranges: list[Cidr] = Field(
         min_length=1,
-        description="Required. Ranges where the configuration/process servers live; the only sources NSGs allow.",
+        description="Required. Ranges where the replication appliances (classic: configuration/process servers) "
+        "live; the only sources NSGs allow.",
     )
-
-    @field_validator("address_spaces", "asr_server_ranges")
-    @classmethod
-    def _cidrs(cls, v: list[str]) -> list[str]:
-        return [_cidr(x) for x in v]
 
 
 class Network(_Model):
@@ -169,60 +211,71 @@ class Network(_Model):
     )
     on_prem: OnPrem = Field(description="Required. On-premises ranges.")
     gateway_subnet_prefix: Cidr | None = Field(
-        default=None, description="Optional. GatewaySubnet prefix in the recovery VNet (failback VPN). Default none."
+        default=None,
+        description="Optional (classic). GatewaySubnet prefix in the recovery VNet (failback VPN). Default none.",
     )
-
-    @field_validator("gateway_subnet_prefix")
-    @classmethod
-    def _gw(cls, v: str | None) -> str | None:
-        return None if v is None else _cidr(v)
 
 
 class VCenter(_Model):
-    server: str = Field(description="Required. vCenter FQDN (OVF deployment needs vCenter, not a bare ESXi).")
-    user: str = Field(description="Required. vCenter user; its password is the secret vcenterPassword.")
-    datacenter: str = Field(description="Required. Datacenter name.")
-    cluster: str = Field(description="Required. Compute cluster name.")
-    datastore: str = Field(description="Required. Datastore for the ASR servers (VMFS/vSAN for failback).")
-    network: str = Field(description="Required. Port group of the ASR servers.")
-    host: str | None = Field(
+    server: Name = Field(description="Required. vCenter FQDN (OVF deployment needs vCenter, not a bare ESXi).")
+    user: Name = Field(description="Required. vCenter user; its password is the secret vcenterPassword.")
+    datacenter: Name = Field(description="Required. Datacenter name.")
+    cluster: Name = Field(description="Required. Compute cluster name.")
+    datastore: Name = Field(description="Required. Datastore for the ASR servers (VMFS/vSAN for failback).")
+    network: Name = Field(description="Required. Port group of the ASR servers.")
+    host: Name | None = Field(
         default=None,
-        description="Optional. ESXi host the configuration server OVF is imported onto; vSphere's OVF import "
-        "needs one, so set it before `pulumi up` (preview warns). Default none.",
+        description="Optional. ESXi host the appliance (classic: configuration server) OVF is imported onto; "
+        "vSphere's OVF import needs one, so set it before `pulumi up` (preview warns). Default none.",
     )
-    folder: str | None = Field(default=None, description="Optional. VM folder. Default the datacenter root.")
-    allow_unverified_ssl: bool = Field(default=False, description="Optional. Default false (verify TLS).")
+    folder: Name | None = Field(default=None, description="Optional. VM folder. Default the datacenter root.")
+    allow_unverified_ssl: Flag = Field(default=False, description="Optional. Default false (verify TLS).")
 
 
 class ConfigurationServer(_Model):
-    name: str = Field(description="Required. VM name of the configuration server.")
-    ovf_url: str | None = Field(default=None, description="Optional. URL of Microsoft's configuration server OVF.")
-    ovf_path: str | None = Field(default=None, description="Optional. Local path of the OVF (instead of ovfUrl).")
-    ip: str = Field(description="Required. Static IP of the configuration server.")
-    prefix_length: int = Field(ge=8, le=30, description="Required. Subnet prefix length of the static IP.")
-    gateway: str = Field(description="Required. Default gateway.")
-    dns_servers: list[str] = Field(min_length=1, description="Required. DNS servers.")
-    server_template: str = Field(
+    name: Name = Field(description="Required. VM name of the configuration server.")
+    ovf_url: Name | None = Field(default=None, description="Optional. URL of Microsoft's configuration server OVF.")
+    ovf_path: Name | None = Field(default=None, description="Optional. Local path of the OVF (instead of ovfUrl).")
+    ip: IPv4 = Field(description="Required. Static IP of the configuration server.")
+    prefix_length: Count = Field(ge=8, le=30, description="Required. Subnet prefix length of the static IP.")
+    gateway: IPv4 = Field(description="Required. Default gateway.")
+    dns_servers: list[IPv4] = Field(min_length=1, description="Required. DNS servers.")
+    server_template: Name = Field(
         description="Required. vSphere template (Windows Server 2016) cloned for scale-out process/master target servers."
     )
     process_servers: int | Literal["auto"] = Field(
-        default="auto", description="Optional. Scale-out process servers, or auto from the sizing table. Default auto."
+        default="auto",
+        description="Optional. Scale-out process servers (0 to 200), or auto from the sizing table. Default auto.",
     )
     separate_master_target: bool | Literal["auto"] = Field(
-        default="auto", description="Optional. Deploy a separate master target server, or auto. Default auto."
+        default="auto", description="Optional. Deploy a separate master target server (true/false), or auto. Default auto."
     )
-    linux_master_target_template: str | None = Field(
+    linux_master_target_template: Name | None = Field(
         default=None, description="Optional. Template of a Linux master target (needed to fail back Linux VMs)."
     )
 
-    @field_validator("ip", "gateway")
+    @field_validator("process_servers", mode="before")
     @classmethod
-    def _ip(cls, v: str) -> str:
-        try:
-            ipaddress.IPv4Address(v)
-        except ValueError:
-            raise ValueError("is not an IPv4 address") from None
+    def _process_servers(cls, v: Any) -> Any:
+        # A configuration server manages at most 200 machines and a process server serves at least one, so more
+        # than 200 scale-out process servers can never carry a machine (and 10**6 would build 10**6 VMs).
+        from asrctl.sizing import MAX_MACHINES_PER_CONFIGURATION_SERVER as limit
+
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= limit:
+            raise ValueError(
+                f"must be auto or a whole number from 0 to {limit} (a configuration server manages at most {limit} "
+                "machines, so more scale-out process servers never carry one)"
+            )
         return v
+
+    @field_validator("separate_master_target", mode="before")
+    @classmethod
+    def _separate_master_target(cls, v: Any) -> Any:
+        if v == "auto" or isinstance(v, bool):
+            return v
+        raise ValueError("must be true, false or auto")
 
 
 class Alerts(_Model):
@@ -232,29 +285,51 @@ class Alerts(_Model):
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
         for e in v:
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e):
+            if not isinstance(e, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e):
                 raise ValueError(f"{e!r} is not an e-mail address")
         return v
 
 
+#: Failback keys of the classic architecture (its temporary Azure process server and the VPN/ExpressRoute to it).
+#: A modernized stack fails back through its appliances' reprotect agents and needs none of them.
+CLASSIC_FAILBACK_KEYS: tuple[str, ...] = (
+    "process_server_vm_size", "process_server_ip", "process_server_subnet", "connectivity", "vpn_gateway_sku",
+    "on_prem_gateway_ip", "express_route_circuit_id", "expires_on",
+)
+
+
 class Failback(_Model):
-    enabled: bool = Field(default=False, description="Optional. Build the failback infrastructure. Default false.")
+    enabled: Flag = Field(
+        default=False,
+        description="Optional. Prepare failback. Modernized: the InMageRcmFailback policy and its container mapping "
+        "(the reprotect path through the appliances). Classic: the temporary Azure process server and the "
+        "VPN/ExpressRoute. Default false.",
+    )
     process_server_vm_size: str = Field(
         # Encryption at host (on by policy) needs a size that supports it; the Av2 family does not.
-        default="Standard_D8s_v5", description="Optional. Temporary Azure process server size (8 vCPU, must support "
-        "encryption at host). Default Standard_D8s_v5."
+        default="Standard_D8s_v5", description="Optional (classic). Temporary Azure process server size (8 vCPU, must "
+        "support encryption at host). Default Standard_D8s_v5."
     )
-    process_server_ip: str | None = Field(default=None, description="Optional. Static IP of the Azure process server.")
-    process_server_subnet: str | None = Field(
-        default=None, description="Optional. Recovery subnet of the Azure process server. Default the first subnet."
+    process_server_ip: IPv4 | None = Field(
+        default=None, description="Optional (classic). Static IP of the Azure process server."
+    )
+    process_server_subnet: Name | None = Field(
+        default=None,
+        description="Optional (classic). Recovery subnet of the Azure process server. Default the first subnet.",
     )
     connectivity: Literal["vpn", "expressroute"] = Field(
-        default="vpn", description="Optional. How Azure reaches on-prem during failback. Default vpn."
+        default="vpn", description="Optional (classic). How Azure reaches on-prem during failback. Default vpn."
     )
-    vpn_gateway_sku: str = Field(default="VpnGw1", description="Optional. VPN gateway SKU. Default VpnGw1.")
-    on_prem_gateway_ip: str | None = Field(default=None, description="Optional. Public IP of the on-prem VPN device.")
-    express_route_circuit_id: str | None = Field(default=None, description="Optional. ExpressRoute circuit id.")
-    expires_on: date | None = Field(default=None, description="Optional. Expiry tag of the temporary resources.")
+    vpn_gateway_sku: Name = Field(default="VpnGw1", description="Optional (classic). VPN gateway SKU. Default VpnGw1.")
+    on_prem_gateway_ip: IPv4 | None = Field(
+        default=None, description="Optional (classic). Public IP of the on-prem VPN device."
+    )
+    express_route_circuit_id: Name | None = Field(
+        default=None, description="Optional (classic). ExpressRoute circuit id."
+    )
+    expires_on: date | None = Field(
+        default=None, description="Optional (classic). Expiry tag of the temporary resources."
+    )
 
     @field_validator("process_server_vm_size")
     @classmethod
@@ -269,33 +344,32 @@ ARCHITECTURES: tuple[str, ...] = Architecture.__args__  # type: ignore[attr-defi
 class ReplicationAppliance(_Model):
     """One modernized replication appliance (Microsoft's OVF), registered with the vault by a person."""
 
-    name: str = Field(description="Required. Appliance friendly name, also its vSphere VM name; immutable once "
-                      "registered.")
-    ip: str = Field(description="Required. Static IPv4 address of the appliance (Mobility agents reach it on 443/9443).")
+    name: str = Field(strict=True, description="Required. Appliance friendly name, also its vSphere VM name and "
+                      "Windows computer name (at most 15 characters); immutable once registered.")
+    ip: IPv4 = Field(description="Required. Static IPv4 address of the appliance (Mobility agents reach it on 443/9443).")
     role: Literal["replication", "failback"] = Field(
         default="replication",
         description="Optional. replication (forward replication and reprotect) or failback (a dedicated appliance "
         "for failback when the machines' disks exceed 60). Default replication.",
     )
 
-    @field_validator("ip")
+    @field_validator("name")
     @classmethod
-    def _ip(cls, v: str) -> str:
-        try:
-            ipaddress.IPv4Address(v)
-        except ValueError:
-            raise ValueError("is not an IPv4 address") from None
+    def _name(cls, v: str) -> str:
+        if not APPLIANCE_NAME_RE.fullmatch(v):
+            raise ValueError("must be 1 to 15 letters, digits and dashes, not starting or ending with a dash (it is "
+                             "the appliance's Windows computer name)")
         return v
 
 
 class ReplicationAppliances(_Model):
     """Modernized architecture: the replication appliance(s) deployed from Microsoft's OVF template."""
 
-    ovf_url: str | None = Field(default=None, description="Optional. URL of Microsoft's replication appliance OVF.")
-    ovf_path: str | None = Field(default=None, description="Optional. Local path of the OVF (instead of ovfUrl).")
-    prefix_length: int = Field(ge=8, le=30, description="Required. Subnet prefix length of the appliances' static IPs.")
-    gateway: str = Field(description="Required. Default gateway of the appliances.")
-    dns_servers: list[str] = Field(min_length=1, description="Required. DNS servers of the appliances.")
+    ovf_url: Name | None = Field(default=None, description="Optional. URL of Microsoft's replication appliance OVF.")
+    ovf_path: Name | None = Field(default=None, description="Optional. Local path of the OVF (instead of ovfUrl).")
+    prefix_length: Count = Field(ge=8, le=30, description="Required. Subnet prefix length of the appliances' static IPs.")
+    gateway: IPv4 = Field(description="Required. Default gateway of the appliances.")
+    dns_servers: list[IPv4] = Field(min_length=1, description="Required. DNS servers of the appliances.")
     appliances: list[ReplicationAppliance] = Field(
         min_length=1, description="Required. The appliances: one per 200 protected machines (asrctl capacity)."
     )
@@ -304,21 +378,23 @@ class ReplicationAppliances(_Model):
 class Registration(_Model):
     """Phase 2 (classic): names and ids ASR assigned when the configuration server registered with the vault."""
 
-    fabric_name: str = Field(description="Required. Name of the VMware fabric ASR created at registration.")
-    protection_container_name: str = Field(description="Required. Protection container of that fabric.")
-    process_server_id: str = Field(description="Required. Id of the process server that replicates the machines.")
-    master_target_id: str = Field(description="Required. Id of the master target server.")
-    linux_master_target_id: str | None = Field(
+    fabric_name: Name = Field(description="Required. Name of the VMware fabric ASR created at registration.")
+    protection_container_name: Name = Field(description="Required. Protection container of that fabric.")
+    process_server_id: Name = Field(description="Required. Id of the process server that replicates the machines.")
+    master_target_id: Name = Field(description="Required. Id of the master target server.")
+    linux_master_target_id: Name | None = Field(
         default=None, description="Optional. Id of the Linux master target server: Linux machines fail back only "
         "through one (its retention volume and datastores are read from the fabric). Required to fail back a Linux "
         "machine."
     )
-    run_as_account_id: str | None = Field(default=None, description="Optional. Run-as account for push install.")
-    failback_process_server_id: str | None = Field(
+    run_as_account_id: Name | None = Field(default=None, description="Optional. Run-as account for push install.")
+    failback_process_server_id: Name | None = Field(
         default=None, description="Optional. Id of the temporary Azure process server once registered."
     )
-    retention_drive: str | None = Field(default=None, description="Optional. Master target retention drive (failback).")
-    protectable_items: dict[str, str] = Field(
+    retention_drive: Name | None = Field(
+        default=None, description="Optional. Master target retention drive (failback)."
+    )
+    protectable_items: dict[str, Name] = Field(
         default_factory=dict,
         description="Required for every machine. Machine name → name of its replicationProtectableItems entry: the id "
         "ASR gave the VM at discovery (its friendlyName is the vSphere VM name). `asrctl discover` prints them.",
@@ -328,8 +404,8 @@ class Registration(_Model):
 class ApplianceIds(_Model):
     """Phase 2 (modernized): the ids of one registered appliance's components, from the InMageRcm fabric."""
 
-    process_server_id: str = Field(description="Required. fabric customDetails.processServers[].id of the appliance.")
-    reprotect_agent_id: str | None = Field(
+    process_server_id: Name = Field(description="Required. fabric customDetails.processServers[].id of the appliance.")
+    reprotect_agent_id: Name | None = Field(
         default=None, description="Optional. customDetails.reprotectAgents[].id (needed to reprotect for failback)."
     )
 
@@ -337,41 +413,55 @@ class ApplianceIds(_Model):
 class ModernizedRegistration(_Model):
     """Phase 2 (modernized): names and ids ASR assigned when the appliances registered with the vault."""
 
-    fabric_name: str = Field(description="Required. Name of the InMageRcm fabric the appliance registration created.")
-    protection_container_name: str = Field(description="Required. Protection container of that fabric.")
-    vmware_site_id: str = Field(description="Required. Microsoft.OffAzure VMware site id (fabric customDetails).")
+    fabric_name: Name = Field(description="Required. Name of the InMageRcm fabric the appliance registration created.")
+    protection_container_name: Name = Field(description="Required. Protection container of that fabric.")
+    vmware_site_id: Name = Field(description="Required. Microsoft.OffAzure VMware site id (fabric customDetails).")
     appliances: dict[str, ApplianceIds] = Field(
         default_factory=dict, description="Required for every appliance. Appliance name → its component ids."
     )
-    run_as_account_id: str | None = Field(default=None, description="Optional. Run-as account for push install.")
-    failback_datastore: str | None = Field(
+    run_as_account_id: Name | None = Field(default=None, description="Optional. Run-as account for push install.")
+    failback_datastore: Name | None = Field(
         default=None, description="Optional. Datastore a reprotect to on-premises writes to (reprotectAgents' "
         "accessibleDatastores)."
     )
-    discovered_machines: dict[str, str] = Field(
+    discovered_machines: dict[str, Name] = Field(
         default_factory=dict,
         description="Required for every machine. Machine name → fabricDiscoveryMachineId (the OffAzure machine id). "
         "`asrctl discover` prints them.",
     )
 
 
+#: Keys only a modernized registration block has: they tell the two shapes apart, so an error names the real key
+#: instead of one pydantic error per shape.
+_MODERNIZED_REGISTRATION_KEYS = frozenset({"vmwareSiteId", "appliances", "discoveredMachines", "failbackDatastore",
+                                           "vmware_site_id", "discovered_machines", "failback_datastore"})
+
+
+def _registration_shape(value: Any) -> str:
+    if isinstance(value, ModernizedRegistration):
+        return "modernized"
+    if isinstance(value, Registration):
+        return "classic"
+    return "modernized" if isinstance(value, dict) and _MODERNIZED_REGISTRATION_KEYS & set(value) else "classic"
+
+
 class Disk(_Model):
-    size_gb: int = Field(gt=0, le=32767, description="Required. Disk size in GiB (≤ 32 TiB, ASR's managed-disk limit).")
+    size_gb: Count = Field(gt=0, le=32767, description="Required. Disk size in GiB (≤ 32 TiB, ASR's managed-disk limit).")
 
 
 class Machine(_Model):
-    name: str = Field(description="Required. Machine name, also the recovery-side VM name; unique.")
+    name: str = Field(strict=True, description="Required. Machine name, also the recovery-side VM name; unique.")
     os: Literal["linux", "windows"] = Field(description="Required. linux or windows.")
-    os_version: str = Field(description="Required. OS and version, e.g. 'RHEL 8', 'Ubuntu 20.04', 'Windows Server 2019'.")
-    ip: str = Field(description="Required. On-prem IPv4 address; unique.")
-    vm_name: str = Field(description="Required. vSphere VM name.")
-    target_vm_size: str = Field(description="Required. Azure VM size after failover, e.g. Standard_D4s_v5.")
-    target_subnet: str = Field(description="Required. Name of the recovery subnet the VM fails over into.")
-    recovery_ip: str = Field(description="Required. Static IP in the target subnet after failover; unique.")
-    churn_gb_per_day: float = Field(ge=0, description="Required. Daily data change rate in GB.")
-    peak_churn_mb_per_s: float = Field(default=0, ge=0, description="Optional. Peak churn in MB/s. Default 0 (unknown).")
+    os_version: Name = Field(description="Required. OS and version, e.g. 'RHEL 8', 'Ubuntu 20.04', 'Windows Server 2019'.")
+    ip: IPv4 = Field(description="Required. On-prem IPv4 address; unique.")
+    vm_name: Name = Field(description="Required. vSphere VM name.")
+    target_vm_size: str = Field(strict=True, description="Required. Azure VM size after failover, e.g. Standard_D4s_v5.")
+    target_subnet: Name = Field(description="Required. Name of the recovery subnet the VM fails over into.")
+    recovery_ip: IPv4 = Field(description="Required. Static IP in the target subnet after failover; unique.")
+    churn_gb_per_day: Amount = Field(ge=0, description="Required. Daily data change rate in GB.")
+    peak_churn_mb_per_s: Amount = Field(default=0, ge=0, description="Optional. Peak churn in MB/s. Default 0 (unknown).")
     disks: list[Disk] = Field(min_length=1, max_length=64, description="Required. Disks to replicate.")
-    appliance: str | None = Field(
+    appliance: Name | None = Field(
         default=None, description="Optional (modernized). Name of the appliance that replicates the machine. "
         "Default: balanced over the replication appliances."
     )
@@ -381,15 +471,6 @@ class Machine(_Model):
     def _name(cls, v: str) -> str:
         if not MACHINE_NAME_RE.fullmatch(v):
             raise ValueError("must be lowercase letters, digits and dashes (at most 63), not starting/ending with a dash")
-        return v
-
-    @field_validator("ip", "recovery_ip")
-    @classmethod
-    def _ip(cls, v: str) -> str:
-        try:
-            ipaddress.IPv4Address(v)
-        except ValueError:
-            raise ValueError("is not an IPv4 address") from None
         return v
 
     @field_validator("target_vm_size")
@@ -404,9 +485,51 @@ def _vm_size(v: str) -> str:
     return v
 
 
+class Team(_Model):
+    """Team mode (``--engine temporal``): which Temporal service drives this stack's runs. Each key has an environment
+    variable that wins over it (``ASRCTL_TEMPORAL_ADDRESS``, ``_NAMESPACE``, ``_TASK_QUEUE``, ``_TLS``, ``_TLS_CERT``,
+    ``_TLS_KEY``, ``_TLS_CA``, ``_TLS_SERVER_NAME``); the API key is a secret and only ever comes from
+    ``ASRCTL_TEMPORAL_API_KEY``, never from a stack file."""
+
+    engine: Literal["local", "temporal"] | None = Field(
+        default=None, description="Optional. Default engine of this stack's recovery commands (--engine and "
+        "ASRCTL_ENGINE win). Default local."
+    )
+    address: str | None = Field(default=None, description="Optional. Temporal frontend host:port. Default "
+                                "localhost:7233.")
+    namespace: str | None = Field(default=None, description="Optional. Temporal namespace. Default default.")
+    task_queue: str | None = Field(default=None, description="Optional. Task queue of this stack's runs (its "
+                                   "workers poll it). Default asrctl.")
+    tls: bool = Field(default=False, description="Optional. Connect with TLS (Temporal Cloud, a TLS cluster); "
+                      "implied by tlsClientCert or tlsServerCa. Default false.")
+    tls_client_cert: str | None = Field(default=None, description="Optional. PEM client certificate file (mTLS).")
+    tls_client_key: str | None = Field(default=None, validate_default=True,
+                                       description="Optional. PEM private key file of tlsClientCert.")
+    tls_server_ca: str | None = Field(default=None, description="Optional. PEM CA file that signed the server's "
+                                      "certificate. Default the system roots.")
+    tls_server_name: str | None = Field(default=None, description="Optional. Server name to verify the certificate "
+                                        "against.")
+    report_dir: str | None = Field(default=None, description="Optional. Directory (on the workers) where scheduled "
+                                   "drills write their reports. Default $ASRCTL_HOME/reports of the worker.")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", v):
+            raise ValueError("is not host:port, e.g. temporal.corp.example:7233")
+        return v
+
+    @field_validator("tls_client_key")
+    @classmethod
+    def _pair(cls, v: str | None, info: Any) -> str | None:
+        if (v is None) != (info.data.get("tls_client_cert") is None):
+            raise ValueError("and tlsClientCert go together (mTLS needs both files)")
+        return v
+
+
 class Policy(_Model):
-    max_rpo_threshold_minutes: int = Field(default=60, gt=0, description="Optional. Highest RPO threshold allowed.")
-    require_immutability: bool = Field(default=False, description="Optional. Vault immutability mandatory. Default false.")
+    max_rpo_threshold_minutes: Count = Field(default=60, gt=0, description="Optional. Highest RPO threshold allowed.")
+    require_immutability: Flag = Field(default=False, description="Optional. Vault immutability mandatory. Default false.")
 
 
 class StackConfig(_Model):
@@ -417,9 +540,9 @@ class StackConfig(_Model):
         description="Optional. modernized (replication appliance, InMageRcm) or classic (configuration server, "
         "InMageAzureV2; retired by Microsoft in March 2026). Default modernized.",
     )
-    environment: str = Field(description="Required. Short environment name used in Azure names, e.g. dev, prod.")
-    location: str = Field(description="Required. Azure region of the vault and every Azure resource, e.g. westeurope.")
-    subscription_id: str = Field(description="Required. Subscription of the vault (the Automation account lives here).")
+    environment: str = Field(strict=True, description="Required. Short environment name used in Azure names, e.g. dev, prod.")
+    location: str = Field(strict=True, description="Required. Azure region of the vault and every Azure resource, e.g. westeurope.")
+    subscription_id: str = Field(strict=True, description="Required. Subscription of the vault (the Automation account lives here).")
     tags: Tags
     replication: Replication
     cache_storage: CacheStorage = CacheStorage()
@@ -429,12 +552,18 @@ class StackConfig(_Model):
     replication_appliances: ReplicationAppliances | None = None
     alerts: Alerts
     failback: Failback = Failback()
-    registration: Registration | ModernizedRegistration | None = None
+    registration: Annotated[
+        Annotated[Registration, Tag("classic")] | Annotated[ModernizedRegistration, Tag("modernized")],
+        Discriminator(_registration_shape),
+    ] | None = None
     policy: Policy = Policy()
+    team: Team | None = None
     machines: list[Machine] = Field(min_length=1)
 
-    # Filled by the loaders, not by the user: which secrets the stack declares.
+    # Filled by the loaders, not by the user: which secrets the stack file declares, and which ones asrctl takes from
+    # their ASRCTL_* variable instead (mock mode and asrctl's own commands; a real `pulumi up` has no such fallback).
     declared_secrets: frozenset[str] = Field(default=frozenset(), exclude=True)
+    environment_secrets: frozenset[str] = Field(default=frozenset(), exclude=True)
 
     @field_validator("environment")
     @classmethod
@@ -464,6 +593,11 @@ class StackConfig(_Model):
     @property
     def modernized(self) -> bool:
         return self.architecture == "modernized"
+
+    @property
+    def available_secrets(self) -> frozenset[str]:
+        """Secrets the program can read: declared in the stack file, or (asrctl only) given in the environment."""
+        return self.declared_secrets | self.environment_secrets
 
     @cached_property
     def appliance_assignment(self) -> dict[str, ReplicationAppliance]:
@@ -499,19 +633,51 @@ class StackConfig(_Model):
 
     @property
     def phase(self) -> int:
-        """1 before the configuration server registered, 2 once ``registration`` is configured."""
+        """1 before the appliances (classic: configuration server) registered, 2 once ``registration`` is set."""
         return 2 if self.registration is not None else 1
 
     @property
     def total_churn_gb_per_day(self) -> float:
         return sum(m.churn_gb_per_day for m in self.machines)
 
+    @property
+    def total_disks(self) -> int:
+        return sum(len(m.disks) for m in self.machines)
+
+    @cached_property
+    def _subnet_starts(self) -> dict[str, tuple[int, int]]:
+        """Subnet name → (first address of the recovery subnet, of the same-named test subnet), parsed once: the
+        engine asks for every machine of every run."""
+        test = {s.name: int(ipaddress.ip_network(s.prefix).network_address) for s in self.network.test_failover.subnets}
+        return {s.name: (int(ipaddress.ip_network(s.prefix).network_address), test[s.name])
+                for s in self.network.recovery.subnets if s.name in test}
+
     def test_failover_ip(self, machine: Machine) -> str:
         """The machine's IP in the isolated test network: same offset in the same-named test subnet."""
-        rec = {s.name: ipaddress.ip_network(s.prefix) for s in self.network.recovery.subnets}[machine.target_subnet]
-        test = {s.name: ipaddress.ip_network(s.prefix) for s in self.network.test_failover.subnets}[machine.target_subnet]
-        offset = int(ipaddress.IPv4Address(machine.recovery_ip)) - int(rec.network_address)
-        return str(ipaddress.IPv4Address(int(test.network_address) + offset))
+        recovery_start, test_start = self._subnet_starts[machine.target_subnet]
+        return str(ipaddress.IPv4Address(test_start + int(ipaddress.IPv4Address(machine.recovery_ip)) - recovery_start))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Secrets: which ones a stack needs, one table (the Pulumi program reads them with require_secret).
+
+
+def required_secrets(cfg: StackConfig) -> dict[str, str]:
+    """Secret key → the rule that makes this stack need it (the program stops at ``require_secret`` without it)."""
+    what = "replication appliances" if cfg.modernized else "configuration server"
+    needed = {"vcenterPassword": f"is required (the password of vcenter.user; the vSphere provider deploys the {what})"}
+    if not cfg.modernized:
+        needed["csPassphrase"] = (
+            "is required for the classic architecture (the configuration server passphrase from genpassphrase.exe -v, "
+            "which the Mobility service registers with)"
+        )
+        if cfg.failback.enabled:
+            if cfg.failback.connectivity == "vpn":
+                needed["vpnSharedKey"] = "is required when failback uses a VPN (the IPsec pre-shared key)"
+            needed["failbackAdminPassword"] = (
+                "is required when failback is enabled (local administrator of the temporary process server)"
+            )
+    return needed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -523,9 +689,73 @@ Problem = tuple[KeyPath, Any, str]
 
 def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
     p: list[Problem] = []
+    # In the order a person fixes them: the architecture, the site's own settings, then what registration and the
+    # secrets must match.
+    p.extend(_architecture_problems(cfg))
+    p.extend(_replication_problems(cfg))
+    p.extend(_network_problems(cfg))
+    p.extend(_machine_problems(cfg))
+    if cfg.modernized:
+        p.extend(_appliance_problems(cfg))
+    else:
+        p.extend(_classic_problems(cfg))
+    p.extend(_registration_problems(cfg))
+    p.extend(_secret_problems(cfg))
+    return p
+
+
+def _architecture_problems(cfg: StackConfig) -> list[Problem]:
+    """Keys that belong to the other architecture are refused, each with what to use instead."""
+    p: list[Problem] = []
+    if cfg.modernized:
+        if cfg.configuration_server is not None:
+            p.append((("configurationServer",), "...", "belongs to the classic architecture; a modernized stack "
+                      "uses replicationAppliances (or set architecture: classic)"))
+        if cfg.replication_appliances is None:
+            p.append((("replicationAppliances",), None, "is required for the modernized architecture (the replication "
+                      "appliances from Microsoft's OVF; `asrctl capacity` says how many)"))
+        if isinstance(cfg.registration, Registration):
+            p.append((("registration",), "...", "has the classic shape (processServerId, masterTargetId, "
+                      "protectableItems); a modernized stack's registration has fabricName, protectionContainerName, "
+                      "vmwareSiteId, appliances and discoveredMachines (`asrctl discover` prints it)"))
+        for key in CLASSIC_FAILBACK_KEYS:
+            if key in cfg.failback.model_fields_set:
+                p.append((("failback", to_camel(key)), getattr(cfg.failback, key),
+                          "belongs to the classic architecture (its temporary Azure process server and VPN); a "
+                          "modernized stack fails back through its appliances' reprotect agents: keep only "
+                          "failback.enabled (and an appliance with role: failback when `asrctl capacity` asks for one)"))
+        if cfg.network.gateway_subnet_prefix is not None:
+            p.append((("network", "gatewaySubnetPrefix"), cfg.network.gateway_subnet_prefix,
+                      "is the classic failback VPN's GatewaySubnet; modernized failback needs no VPN: remove it"))
+        for key, instead in (
+            ("csPassphrase", "Mobility agents register with their appliance (no passphrase)"),
+            ("vpnSharedKey", "modernized failback needs no VPN"),
+            ("failbackAdminPassword", "modernized failback needs no temporary Azure process server"),
+        ):
+            if key in cfg.declared_secrets:
+                p.append(((key,), Verbatim("(set)"), f"is a classic-architecture secret; {instead}: remove it with "
+                          f"`pulumi config rm {key}`"))
+    else:
+        if cfg.replication_appliances is not None:
+            p.append((("replicationAppliances",), "...", "belongs to the modernized architecture; a classic stack "
+                      "uses configurationServer (or set architecture: modernized)"))
+        if cfg.configuration_server is None:
+            p.append((("configurationServer",), None, "is required for the classic architecture"))
+        if isinstance(cfg.registration, ModernizedRegistration):
+            p.append((("registration",), "...", "has the modernized shape; a classic stack's registration has "
+                      "fabricName, protectionContainerName, processServerId, masterTargetId and protectableItems"))
+        for i, m in enumerate(cfg.machines):
+            if m.appliance is not None:
+                p.append((("machines", i, "appliance"), m.appliance, "applies to the modernized architecture only; "
+                          "classic machines all register with configurationServer"))
+    return p
+
+
+def _registration_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
     reg = cfg.registration
+    known = {m.name for m in cfg.machines}
     if isinstance(reg, ModernizedRegistration):
-        known = {m.name for m in cfg.machines}
         missing = [m.name for m in cfg.machines if m.name not in reg.discovered_machines]
         if missing:
             p.append(
@@ -545,7 +775,6 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
                 p.append((("registration", "appliances", name), name, "is not an appliance of this stack"))
     elif isinstance(reg, Registration):
         # Enabling protection names the protectable item ASR discovered; its name is an id, not the VM's name.
-        known = {m.name for m in cfg.machines}
         missing = [m.name for m in cfg.machines if m.name not in reg.protectable_items]
         if missing:
             p.append(
@@ -555,21 +784,50 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
             )
         for name in sorted(set(reg.protectable_items) - known):
             p.append((("registration", "protectableItems", name), name, "is not a machine of this stack"))
-    r = cfg.replication
-    limit = MAX_RETENTION_HOURS[r.target_disk_type]
-    kind = "premium" if r.target_disk_type == "Premium_LRS" else "standard"
-    if not 1 <= r.recovery_point_retention_hours <= limit:
-        p.append(
-            (("replication", "recoveryPointRetentionHours"), r.recovery_point_retention_hours,
-             f"must be between 1 and {limit} hours for {kind} target disks ({r.target_disk_type})")
-        )
-    if r.app_consistent_frequency_minutes >= r.recovery_point_retention_hours * 60:
-        p.append(
-            (("replication", "appConsistentFrequencyMinutes"), r.app_consistent_frequency_minutes,
-             f"must be below the recovery point retention ({r.recovery_point_retention_hours} h = "
-             f"{r.recovery_point_retention_hours * 60} min)")
-        )
+    return p
 
+
+def _replication_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
+    r = cfg.replication
+    retention_minutes = r.recovery_point_retention_hours * 60
+    if cfg.modernized:
+        # InMageRcm: history 0 to 15 days (field rule); app-consistent 0 (off) or 1-12 h, never above the history.
+        if r.app_consistent_frequency_minutes > retention_minutes:
+            p.append(
+                (("replication", "appConsistentFrequencyMinutes"), r.app_consistent_frequency_minutes,
+                 f"must not exceed the recovery point retention ({r.recovery_point_retention_hours} h = "
+                 f"{retention_minutes} min); lower it, or set 0 to turn app-consistent points off")
+            )
+    else:
+        limit = MAX_RETENTION_HOURS[r.target_disk_type]
+        kind = "premium" if r.target_disk_type == "Premium_LRS" else "standard"
+        if not 1 <= r.recovery_point_retention_hours <= limit:
+            p.append(
+                (("replication", "recoveryPointRetentionHours"), r.recovery_point_retention_hours,
+                 f"must be between 1 and {limit} hours for {kind} target disks ({r.target_disk_type})")
+            )
+        low, high = APP_CONSISTENT_MINUTES
+        if r.app_consistent_frequency_minutes == 0:
+            p.append((("replication", "appConsistentFrequencyMinutes"), 0,
+                      f"must be between {low} and {high} minutes for the classic InMageAzureV2 policy (0, off, is a "
+                      "modernized InMageRcm setting)"))
+        elif r.app_consistent_frequency_minutes >= retention_minutes:
+            p.append(
+                (("replication", "appConsistentFrequencyMinutes"), r.app_consistent_frequency_minutes,
+                 f"must be below the recovery point retention ({r.recovery_point_retention_hours} h = "
+                 f"{retention_minutes} min)")
+            )
+    if r.rpo_threshold_minutes > cfg.policy.max_rpo_threshold_minutes:
+        p.append(
+            (("replication", "rpoThresholdMinutes"), r.rpo_threshold_minutes,
+             f"exceeds policy.maxRpoThresholdMinutes ({cfg.policy.max_rpo_threshold_minutes})")
+        )
+    return p
+
+
+def _network_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
     net = cfg.network
     nets: list[tuple[KeyPath, ipaddress.IPv4Network]] = [
         (("network", "recovery", "addressSpace"), ipaddress.ip_network(net.recovery.address_space)),
@@ -605,8 +863,8 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
                 p.append((("network", vnet_key, "subnets", i, "name"), s.name, "is a duplicate subnet name"))
             seen.append(sn)
             names.add(s.name)
-    rec_subnets = {s.name: ipaddress.ip_network(s.prefix) for s in net.recovery.subnets}
-    test_subnets = {s.name: ipaddress.ip_network(s.prefix) for s in net.test_failover.subnets}
+    rec_subnets = _subnets(net.recovery)
+    test_subnets = _subnets(net.test_failover)
     for name, sn in rec_subnets.items():
         if name not in test_subnets or test_subnets[name].prefixlen != sn.prefixlen:
             p.append(
@@ -618,7 +876,17 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
         rec_space = ipaddress.ip_network(net.recovery.address_space)
         if not gw.subnet_of(rec_space) or any(gw.overlaps(s) for s in rec_subnets.values()):
             p.append((("network", "gatewaySubnetPrefix"), str(gw), "must be inside the recovery VNet and overlap no subnet"))
+    return p
 
+
+def _subnets(vnet: VirtualNetwork) -> dict[str, ipaddress.IPv4Network]:
+    return {s.name: ipaddress.ip_network(s.prefix) for s in vnet.subnets}
+
+
+def _machine_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
+    net = cfg.network
+    rec_subnets = _subnets(net.recovery)
     names_seen: dict[str, int] = {}
     ips_seen: dict[str, int] = {}
     on_prem = [ipaddress.ip_network(c) for c in net.on_prem.address_spaces]
@@ -644,21 +912,76 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
             )
         if m.os == "windows" and len(m.name) > 15:
             p.append((("machines", i, "name"), m.name, "is longer than 15 characters, the Windows computer-name limit"))
+    return p
 
-    p.extend(_architecture_problems(cfg))
-    if cfg.replication_appliances is not None:
-        names = {a.name for a in cfg.replication_appliances.appliances}
-        for i, m in enumerate(cfg.machines):
-            if m.appliance is not None and m.appliance not in names:
-                p.append((("machines", i, "appliance"), m.appliance,
-                          f"is not an appliance of this stack (known: {', '.join(sorted(names))})"))
+
+def _static_ip_problems(
+    key: KeyPath, ips: list[tuple[KeyPath, str]], prefix_length: int, gateway: str, cfg: StackConfig
+) -> list[Problem]:
+    """On-prem ASR servers: inside asrServerRanges, unique, not a machine's IP, the gateway on their subnet."""
+    p: list[Problem] = []
+    ranges = [ipaddress.ip_network(c) for c in cfg.network.on_prem.asr_server_ranges]
+    machine_ips = {m.ip for m in cfg.machines}
+    seen: set[str] = set()
+    for path, ip in ips:
+        address = ipaddress.IPv4Address(ip)
+        if not any(address in r for r in ranges):
+            p.append((path, ip, "is not inside network.onPrem.asrServerRanges"))
+        if ip in seen or ip in machine_ips:
+            p.append((path, ip, "is already used by another appliance or machine"))
+        seen.add(ip)
+        subnet = ipaddress.ip_network(f"{ip}/{prefix_length}", strict=False)
+        if ipaddress.IPv4Address(gateway) not in subnet:
+            p.append((key + ("gateway",), gateway, f"is not on the subnet of {ip}/{prefix_length} ({subnet})"))
+        if address in (subnet.network_address, subnet.broadcast_address):
+            p.append((path, ip, f"is the network or broadcast address of {subnet}"))
+    return p
+
+
+def _appliance_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
+    ra = cfg.replication_appliances
+    if ra is None:
+        return p  # reported by _architecture_problems
+    key: KeyPath = ("replicationAppliances",)
+    if bool(ra.ovf_url) == bool(ra.ovf_path):
+        p.append((key + ("ovfUrl",), ra.ovf_url, "set exactly one of ovfUrl and ovfPath"))
+    names: dict[str, int] = {}
+    for i, a in enumerate(ra.appliances):
+        if a.name.lower() in names:
+            p.append((key + ("appliances", i, "name"), a.name, f"is a duplicate of appliances[{names[a.name.lower()]}]"))
+        names.setdefault(a.name.lower(), i)
+    p.extend(_static_ip_problems(
+        key, [(key + ("appliances", i, "ip"), a.ip) for i, a in enumerate(ra.appliances)], ra.prefix_length,
+        ra.gateway, cfg,
+    ))
+    by_name = {a.name: a for a in ra.appliances}
+    for i, m in enumerate(cfg.machines):
+        if m.appliance is None:
+            continue
+        if m.appliance not in by_name:
+            p.append((("machines", i, "appliance"), m.appliance,
+                      f"is not an appliance of this stack (known: {', '.join(sorted(by_name))})"))
+        elif by_name[m.appliance].role != "replication":
+            p.append((("machines", i, "appliance"), m.appliance,
+                      "is a failback appliance; a machine replicates through an appliance with role: replication"))
+    if not p:
+        # Sizing needs a consistent appliance list; asrctl.sizing holds the table (imported here to avoid a cycle).
+        from asrctl.sizing import appliance_shortfall
+
+        p.extend(appliance_shortfall(cfg))
+    return p
+
+
+def _classic_problems(cfg: StackConfig) -> list[Problem]:
+    p: list[Problem] = []
+    net = cfg.network
     cs = cfg.configuration_server
     if cs is not None:
+        key: KeyPath = ("configurationServer",)
         if bool(cs.ovf_url) == bool(cs.ovf_path):
-            p.append((("configurationServer", "ovfUrl"), cs.ovf_url, "set exactly one of ovfUrl and ovfPath"))
-        if not any(ipaddress.IPv4Address(cs.ip) in ipaddress.ip_network(c) for c in net.on_prem.asr_server_ranges):
-            p.append((("configurationServer", "ip"), cs.ip, "is not inside network.onPrem.asrServerRanges"))
-
+            p.append((key + ("ovfUrl",), cs.ovf_url, "set exactly one of ovfUrl and ovfPath"))
+        p.extend(_static_ip_problems(key, [(key + ("ip",), cs.ip)], cs.prefix_length, cs.gateway, cfg))
     fb = cfg.failback
     if fb.enabled:
         if fb.connectivity == "vpn":
@@ -666,59 +989,21 @@ def _cross_field_problems(cfg: StackConfig) -> list[Problem]:
                 p.append((("network", "gatewaySubnetPrefix"), None, "is required when failback uses a VPN"))
             if not fb.on_prem_gateway_ip:
                 p.append((("failback", "onPremGatewayIp"), None, "is required when failback.connectivity is vpn"))
-            if "vpnSharedKey" not in cfg.declared_secrets:
-                p.append(
-                    (("vpnSharedKey",), None,
-                     "is required when failback uses a VPN; set it with `pulumi config set --secret vpnSharedKey`")
-                )
         elif not fb.express_route_circuit_id:
             p.append((("failback", "expressRouteCircuitId"), None, "is required when failback.connectivity is expressroute"))
-        if "failbackAdminPassword" not in cfg.declared_secrets:
-            p.append(
-                (("failbackAdminPassword",), None,
-                 "is required when failback is enabled (local administrator of the temporary process server); "
-                 "set it with `pulumi config set --secret failbackAdminPassword`")
-            )
         if fb.expires_on is None:
             p.append((("failback", "expiresOn"), None, "is required when failback is enabled (temporary resources expire)"))
-        if fb.process_server_subnet and fb.process_server_subnet not in rec_subnets:
+        if fb.process_server_subnet and fb.process_server_subnet not in _subnets(net.recovery):
             p.append((("failback", "processServerSubnet"), fb.process_server_subnet, "is not a recovery subnet"))
-    if r.recovery_point_retention_hours > ASR_MAX_RETENTION_HOURS:
-        p.append((("replication", "recoveryPointRetentionHours"), r.recovery_point_retention_hours, "exceeds ASR's 15 days"))
-    if r.rpo_threshold_minutes > cfg.policy.max_rpo_threshold_minutes:
-        p.append(
-            (("replication", "rpoThresholdMinutes"), r.rpo_threshold_minutes,
-             f"exceeds policy.maxRpoThresholdMinutes ({cfg.policy.max_rpo_threshold_minutes})")
-        )
     return p
 
 
-def _architecture_problems(cfg: StackConfig) -> list[Problem]:
-    """Keys that belong to the other architecture are refused, each with what to use instead."""
+def _secret_problems(cfg: StackConfig) -> list[Problem]:
     p: list[Problem] = []
-    if cfg.modernized:
-        if cfg.configuration_server is not None:
-            p.append((("configurationServer",), "...", "belongs to the classic architecture; a modernized stack "
-                      "uses replicationAppliances (or set architecture: classic)"))
-        if cfg.replication_appliances is None:
-            p.append((("replicationAppliances",), None, "is required for the modernized architecture (the replication "
-                      "appliances from Microsoft's OVF; `asrctl capacity` says how many)"))
-        if isinstance(cfg.registration, Registration):
-            p.append((("registration",), "...", "has the classic shape (processServerId, masterTargetId, "
-                      "protectableItems); a modernized stack's registration has fabricName, protectionContainerName, "
-                      "vmwareSiteId, appliances and discoveredMachines (`asrctl discover` prints it)"))
-    else:
-        if cfg.replication_appliances is not None:
-            p.append((("replicationAppliances",), "...", "belongs to the modernized architecture; a classic stack "
-                      "uses configurationServer (or set architecture: modernized)"))
-        if cfg.configuration_server is None:
-            p.append((("configurationServer",), None, "is required for the classic architecture"))
-        if isinstance(cfg.registration, ModernizedRegistration):
-            p.append((("registration",), "...", "has the modernized shape; a classic stack's registration has "
-                      "fabricName, protectionContainerName, processServerId, masterTargetId and protectableItems"))
-        for i, m in enumerate(cfg.machines):
-            if m.appliance is not None:
-                p.append((("machines", i, "appliance"), m.appliance, "applies to the modernized architecture only"))
+    for key, rule in required_secrets(cfg).items():
+        if key not in cfg.available_secrets:
+            p.append(((key,), None, f"{rule}; set it with `pulumi config set --secret {key}` (asrctl's mock preview "
+                      f"also takes it from {SECRET_KEYS[key]})"))
     return p
 
 
@@ -734,9 +1019,19 @@ def _key_display(path: KeyPath) -> str:
     return text
 
 
+class Verbatim(str):
+    """A problem's value shown as is (no quotes): a description of the value rather than the value itself."""
+
+
 def _value_display(value: Any) -> str:
     if value is None:
         return "missing"
+    if isinstance(value, Verbatim):
+        return str(value)
+    if isinstance(value, bool):
+        return str(value).lower()  # as YAML wrote it
+    if isinstance(value, float) and not math.isfinite(value):
+        return {math.inf: ".inf", -math.inf: "-.inf"}.get(value, ".nan")
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -748,22 +1043,56 @@ def _format(path: KeyPath, value: Any, rule: str, source: LocatedYaml | None) ->
 
 def _clean_loc(loc: tuple) -> KeyPath:
     """Drop pydantic's union/literal branch tags (e.g. 'int', "literal['auto']") from a key path."""
-    return tuple(p for p in loc if isinstance(p, int) or not re.match(r"^(int|bool|str|literal\[|function-)", p))
+    return tuple(
+        p for p in loc
+        if isinstance(p, int) or not re.match(r"^(int|bool|str|float|literal\[|function-|constrained-|classic$|modernized$)", p)
+    )
+
+
+#: pydantic's type errors in our words: what the key takes (a YAML boolean or string where a number belongs).
+_TYPE_RULES = {
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a text value",
+}
 
 
 def _pydantic_message(err: dict[str, Any], raw: dict[str, Any]) -> tuple[KeyPath, Any, str]:
     loc = _clean_loc(err["loc"])
     msg = err["msg"]
-    if err["type"] == "missing":
+    value = err.get("input")
+    kind = err["type"]
+    if kind == "missing":
         return loc, None, "is required"
-    if err["type"] == "extra_forbidden":
-        return loc, err.get("input"), "is not a known key; check its spelling against Pulumi.yaml's config schema"
+    if kind == "extra_forbidden":
+        return loc, value, "is not a known key; check its spelling against Pulumi.yaml's config schema"
+    if kind in _TYPE_RULES:
+        rule = _TYPE_RULES[kind]
+        if isinstance(value, bool) and kind != "bool_type":
+            rule += " (a YAML true/false is not a number)"
+        elif isinstance(value, str) and kind != "string_type":
+            rule += " (write it without quotes)"
+        return loc, value, rule
+    if kind == "finite_number":
+        return loc, value, "must be a finite number (not .inf or .nan)"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = next(iter((err.get("ctx") or {}).values()), "?")
+        words = {"greater_than_equal": "at least", "less_than_equal": "at most", "greater_than": "greater than",
+                 "less_than": "less than"}[kind]
+        return loc, value, f"must be {words} {bound}"
     msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
-    return loc, err.get("input"), msg[0].lower() + msg[1:] if msg else "is invalid"
+    return loc, value, msg[0].lower() + msg[1:] if msg else "is invalid"
 
 
-def validate_stack_config(raw: dict[str, Any], source: LocatedYaml | None = None) -> StackConfig:
-    """Validate a stack file's namespace keys (without the ``vmware-azure-dr:`` prefix); one-line ``BadInput``."""
+def validate_stack_config(
+    raw: dict[str, Any], source: LocatedYaml | None = None, environment_secrets: frozenset[str] | None = None
+) -> StackConfig:
+    """Validate a stack file's namespace keys (without the ``vmware-azure-dr:`` prefix); one-line ``BadInput``.
+
+    ``environment_secrets``: secrets given by their ASRCTL_* variable instead of the stack file (asrctl's own
+    loading; default: the variables set in this process). A real ``pulumi up`` passes none."""
     secrets: set[str] = set()
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -774,7 +1103,14 @@ def validate_stack_config(raw: dict[str, Any], source: LocatedYaml | None = None
             secrets.add(key)
             continue
         values[key] = value
-    return _validate(values, frozenset(secrets), source)
+    if environment_secrets is None:
+        environment_secrets = secrets_from_environment()
+    return _validate(values, frozenset(secrets), frozenset(environment_secrets) - secrets, source)
+
+
+def secrets_from_environment() -> frozenset[str]:
+    """Secret keys whose ASRCTL_* variable is set (non-empty) in this process."""
+    return frozenset(k for k, env in SECRET_KEYS.items() if os.environ.get(env))
 
 
 def _distinct(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -785,9 +1121,13 @@ def _distinct(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(by_loc.values(), key=lambda e: e["type"] != "extra_forbidden")
 
 
-def _validate(values: dict[str, Any], secrets: frozenset[str], source: LocatedYaml | None) -> StackConfig:
+def _validate(
+    values: dict[str, Any], secrets: frozenset[str], environment_secrets: frozenset[str], source: LocatedYaml | None
+) -> StackConfig:
     try:
-        cfg = StackConfig.model_validate({**values, "declared_secrets": secrets})
+        cfg = StackConfig.model_validate(
+            {**values, "declared_secrets": secrets, "environment_secrets": environment_secrets}
+        )
     except ValidationError as exc:
         errors = _distinct(exc.errors(include_url=False))
         path, value, rule = _pydantic_message(errors[0], values)
@@ -843,7 +1183,7 @@ def from_pulumi_config() -> StackConfig:
     config = pulumi.Config(NS)
     raw: dict[str, Any] = {}
     for field_name, field in StackConfig.model_fields.items():
-        if field_name == "declared_secrets":
+        if field_name in ("declared_secrets", "environment_secrets"):
             continue
         key = field.alias or to_camel(field_name)
         try:
@@ -854,4 +1194,4 @@ def from_pulumi_config() -> StackConfig:
         if value is not None:
             raw[key] = value
     secrets = frozenset(k for k in SECRET_KEYS if config.get_secret(k) is not None)
-    return _validate(raw, secrets, None)
+    return _validate(raw, secrets, frozenset(), None)

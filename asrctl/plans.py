@@ -17,25 +17,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from asrctl.config import StackConfig
 from asrctl.errors import BadInput
 from asrctl.project import plans_dir, project_dir
+from asrctl.recovery.operations import FAILOVER_OPERATIONS, MIGRATION_BATCH, PLAN_OPERATIONS
 from asrctl.yamlfile import KeyPath, LocatedYaml, display_path, load_yaml
 
 # ASR's published limits for a recovery plan.
 MAX_GROUPS = 7
 MAX_MACHINES = 100
 
-Operation = Literal[
-    "test-failover",
-    "cleanup-test-failover",
-    "planned-failover",
-    "unplanned-failover",
-    "commit",
-    "reprotect",
-    "failback",
-    "reenable",
-]
-OPERATIONS: tuple[str, ...] = Operation.__args__  # type: ignore[attr-defined]
-# An action without `when` runs for every failover (DESIGN.md): these four move machines to the other side.
-FAILOVER_OPERATIONS: tuple[str, ...] = ("test-failover", "planned-failover", "unplanned-failover", "failback")
+# The operations a plan action may name, and those it runs for without `when` (every failover), come from the one
+# table of operations (asrctl.recovery.operations).
+Operation = Literal[PLAN_OPERATIONS]  # type: ignore[valid-type]
+OPERATIONS: tuple[str, ...] = PLAN_OPERATIONS
 
 DEFAULT_TIMEOUTS = {"manual": 24 * 3600, "script": 10 * 60, "runbook": 30 * 60}
 
@@ -408,6 +400,46 @@ def check_plan(plan: Plan, doc: LocatedYaml, stack: StackConfig, stack_name: str
                 problem = script_problem(action.script) if isinstance(action, ScriptAction) else None
                 if problem:
                     _raise(doc, ("groups", gi, side, ai, "script"), problem)
+        if stack.architecture == "classic" and stack.failback.enabled:
+            # Classic failback sends a group through one master target, whose OS must be the machines' OS
+            # (REFERENCE.md §5: a Linux VM fails back through a Linux master target).
+            by_os: dict[str, list[str]] = {}
+            for machine in group.machines:
+                if machine in stack.machines_by_name:
+                    by_os.setdefault(stack.machines_by_name[machine].os, []).append(machine)
+            if len(by_os) > 1:
+                listing = "; ".join(f"{os_name}: {', '.join(ms)}" for os_name, ms in sorted(by_os.items()))
+                _raise(doc, ("groups", gi, "machines"),
+                       f"group {group.name!r} mixes operating systems ({listing}); classic failback sends a group "
+                       "through one master target of one OS: split the group by OS")
+    if stack.replication.multi_vm_sync:
+        _check_multi_vm_membership(plan, doc, stack)
+
+
+def _check_multi_vm_membership(plan: Plan, doc: LocatedYaml, stack: StackConfig) -> None:
+    """With multi-VM sync, a machine of a multi-VM group (a plan group of two or more) fails over only with its group,
+    so no other plan may name it: ASR would refuse it there (per-item failover of a member, another group)."""
+    mine = {m: g.name for g in plan.groups for m in g.machines}
+    for path in sorted(plans_dir().glob("*.yaml")):
+        if path.resolve() == plan.path.resolve():
+            continue
+        try:
+            other = parse_plan(load_yaml(path))
+        except BadInput:
+            continue  # its own validation reports it
+        if other.name == plan.name:
+            continue  # the same plan (a draft of it elsewhere): it replaces that one, it does not add to it
+        for group in other.groups:
+            for machine in group.machines:
+                if machine not in mine or machine not in stack.machines_by_name:
+                    continue
+                ours = plan.group_of(machine)
+                if len(ours.machines) >= 2 or len(group.machines) >= 2:
+                    gi = plan.groups.index(ours)
+                    _raise(doc, ("groups", gi, "machines", ours.machines.index(machine)),
+                           f"machine {machine!r} is also in plan {other.name!r} (group {group.name!r}); with "
+                           "replication.multiVmSync a machine of a multi-VM group fails over only with its group, "
+                           "so it belongs to one plan")
 
 
 def load_plan(name_or_path: str, stack: StackConfig | None = None, stack_name: str = "") -> Plan:
@@ -464,3 +496,19 @@ def multi_vm_groups(plans: list[Plan], stack: StackConfig) -> dict[str, str]:
         return {}
     return {m: multi_vm_group_name(p.name, g.name) for p in plans for g in p.groups if len(g.machines) >= 2
             for m in g.machines}
+
+
+def migration_plan(stack: StackConfig, stack_name: str, to_stack: str) -> Plan:
+    """``asrctl migrate`` as a plan the engine runs: every machine of the classic stack, in stack order, in groups of
+    at most :data:`~asrctl.recovery.operations.MIGRATION_BATCH` (batches move one after another). Not a file: its
+    identity is the stacks and the machines, so a resumed migration refuses a stack whose machines changed."""
+    names = [m.name for m in stack.machines]
+    groups = tuple(
+        Group(name=f"batch-{i + 1}", machines=tuple(names[k:k + MIGRATION_BATCH]))
+        for i, k in enumerate(range(0, len(names), MIGRATION_BATCH))
+    )
+    slug = re.sub(r"[^a-z0-9-]+", "-", stack_name.lower()).strip("-") or "stack"
+    plan = Plan(name=f"migrate-{slug}", description=f"move stack {stack_name} to {to_stack} (modernized)",
+                groups=groups)
+    digest = hashlib.sha256(f"{stack_name}->{to_stack}:{','.join(names)}".encode()).hexdigest()
+    return plan.model_copy(update={"path": Path(f"migrate:{stack_name}:{to_stack}"), "sha256": digest})

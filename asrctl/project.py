@@ -43,5 +43,8 @@ def templates_dir() -> Path:
 
 
 def state_home() -> Path:
-    """``$ASRCTL_HOME`` (default ``./.asrctl``): run journals, simulator worlds, reports."""
-    return Path(os.environ.get("ASRCTL_HOME", ".asrctl")).resolve()
+    """``$ASRCTL_HOME``, default ``.asrctl`` at the project root (found like Pulumi.yaml, wherever you stand): run
+    journals, simulator worlds, claims, reports. One project has one state, so a run started from the project root
+    is found (and guarded) from ``runbooks/`` too."""
+    override = os.environ.get("ASRCTL_HOME")
+    return Path(override).resolve() if override else project_dir() / ".asrctl"

@@ -29,7 +29,7 @@ _EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
 
 # Environment variables that may hold secrets (DESIGN.md "Secrets"); their values are scrubbed from every string.
 _SECRET_ENV = ("ASRCTL_CS_PASSPHRASE", "ASRCTL_ARM_TOKEN", "ASRCTL_VCENTER_PASSWORD", "ASRCTL_VPN_SHARED_KEY",
-               "ASRCTL_FAILBACK_ADMIN_PASSWORD")
+               "ASRCTL_FAILBACK_ADMIN_PASSWORD", "ASRCTL_TEMPORAL_API_KEY")
 _SECRET_KEY_RE = re.compile(r"pass(word|phrase)|secret|token|shared_?key|credential|api_?key", re.IGNORECASE)
 # Free text (script output, error messages) sometimes echoes "password=..." or "Authorization: Bearer ...".
 _SECRET_TEXT_RE = re.compile(

@@ -1,20 +1,25 @@
-"""Capacity planning for the classic on-prem ASR servers, as pure Python (no Pulumi): one decision, two users.
+"""Capacity planning for the on-prem ASR servers, as pure Python (no Pulumi): one decision, two users.
 
-The Pulumi components size the configuration server, the scale-out process servers and the master target from
-:func:`plan_capacity`, and ``asrctl capacity`` prints the same decision with the reason for each line, so what the
-command says is what ``pulumi up`` builds.
+Modernized: :func:`plan_appliances` decides how many replication appliances, which size row each gets and whether a
+dedicated failback appliance is needed. Classic: :func:`plan_capacity` sizes the configuration server, the
+scale-out process servers and the master target. The Pulumi components build what these say, and
+``asrctl capacity`` prints the same decision with the reason for each line, so what the command says is what
+``pulumi up`` builds; config validation refuses a modernized stack that declares fewer appliances than needed.
 
-Numbers are Microsoft's published classic-architecture sizing (REFERENCE.md §1). Units: GB and TB are binary
-(1 TB = 1024 GB, the same TB as the 1 TB cache disk of the largest tier); MB/s is decimal-free MB per second.
+Numbers are Microsoft's published sizing; each table row names its source. Units: GB and TB are binary
+(1 TB = 1024 GB, the same TB as the 1 TB cache disk of the largest tier); MB/s is MB per second.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from asrctl.config import Machine, StackConfig
+
+if TYPE_CHECKING:
+    from asrctl.config import Problem
 
 GB_PER_TB = 1024
 #: ASR replicates at most 54 MB/s of peak churn per VM.
@@ -334,3 +339,290 @@ def plan_capacity(cfg: StackConfig) -> CapacityPlan:
         linux_master_target_template=cs.linux_master_target_template is not None,
         machine_loads=tuple(machine_load(m) for m in cfg.machines),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Modernized: replication appliances
+
+#: One appliance (its process server) replicates at most 200 machines.
+#: Source: replication-appliance-support-matrix.md (2025-04-29), sizing table ("up to 200 VMs per appliance") [V].
+MAX_MACHINES_PER_APPLIANCE = 200
+#: One appliance fails back at most 60 disks. Source: failover-failback-overview-modernized.md [V].
+MAX_FAILBACK_DISKS_PER_APPLIANCE = 60
+#: Daily churn one appliance's process server carries: the 2 TB/day of the largest row (same source) [V].
+MAX_GB_PER_DAY_PER_APPLIANCE = 2 * GB_PER_TB
+
+
+@dataclass(frozen=True)
+class ApplianceSize:
+    """One row of the replication appliance sizing table, with where it comes from."""
+
+    row: str
+    vcpus: int
+    memory_gb: int
+    os_disk_gb: int
+    cache_disk_gb: int
+    max_churn_gb_per_day: int
+    max_machines: int
+    source: str
+
+    @property
+    def label(self) -> str:
+        cache = f"{self.cache_disk_gb // GB_PER_TB} TB" if self.cache_disk_gb >= GB_PER_TB else f"{self.cache_disk_gb} GB"
+        return (f"{self.row} row: {self.vcpus} vCPU / {self.memory_gb} GB RAM / {self.os_disk_gb} GB OS + {cache} "
+                "data disk, Windows Server 2022")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "vcpus": self.vcpus,
+            "memory_gb": self.memory_gb,
+            "os_disk_gb": self.os_disk_gb,
+            "cache_disk_gb": self.cache_disk_gb,
+            "rated_churn_gb_per_day": self.max_churn_gb_per_day,
+            "rated_machines": self.max_machines,
+            "source": self.source,
+        }
+
+
+#: The documented appliance sizes, smallest first.
+APPLIANCE_SIZES: tuple[ApplianceSize, ...] = (
+    ApplianceSize(
+        "standard", 8, 16, 80, 620, 1 * GB_PER_TB, 150,
+        "replication-appliance-support-matrix.md: 8 vCPU, 16 GB, 80 GB OS + 620 GB data disk, Windows Server 2022 "
+        "[V]; its rating (up to 150 machines and 1 TB/day) is inferred from the larger row starting at 151 machines "
+        "and more than 1 TB/day [U]",
+    ),
+    ApplianceSize(
+        "large", 16, 32, 80, 1 * GB_PER_TB, 2 * GB_PER_TB, MAX_MACHINES_PER_APPLIANCE,
+        "replication-appliance-support-matrix.md sizing table: 16 vCPU, 32 GB, 1 TB cache, more than 1 to 2 TB "
+        "daily churn, 151 to 200 machines [V]",
+    ),
+)
+
+
+def appliance_size_for(machines: int, churn_gb_per_day: float) -> ApplianceSize | None:
+    """The smallest row rated for the load, or ``None`` when one appliance cannot carry it."""
+    for size in APPLIANCE_SIZES:
+        if machines <= size.max_machines and churn_gb_per_day <= size.max_churn_gb_per_day:
+            return size
+    return None
+
+
+@dataclass(frozen=True)
+class ApplianceLoad:
+    """One declared appliance of the stack, what it carries and the size it gets."""
+
+    name: str
+    role: str
+    machines: int
+    disks: int
+    churn_gb_per_day: float
+    size: ApplianceSize | None
+    """None when the load exceeds the largest row (config validation refuses such a stack)."""
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "machines": self.machines,
+            "disks": self.disks,
+            "churn_gb_per_day": round(self.churn_gb_per_day, 3),
+            "size": self.size.to_json() if self.size else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class AppliancePlan:
+    """The modernized sizing decision for one stack; every field carries the reason a user would ask for."""
+
+    machines: int
+    total_disks: int
+    total_churn_gb_per_day: float
+    replication_appliances: int
+    replication_appliances_reason: str
+    size: ApplianceSize
+    size_reason: str
+    failback_appliance: bool
+    failback_appliance_reason: str
+    appliances: tuple[ApplianceLoad, ...] = ()
+    machine_loads: tuple[MachineLoad, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def unreplicable(self) -> tuple[MachineLoad, ...]:
+        return tuple(m for m in self.machine_loads if not m.replicable)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "architecture": "modernized",
+            "machines": self.machines,
+            "total_disks": self.total_disks,
+            "total_churn_gb_per_day": self.total_churn_gb_per_day,
+            "limits": {
+                "machines_per_appliance": MAX_MACHINES_PER_APPLIANCE,
+                "churn_gb_per_day_per_appliance": MAX_GB_PER_DAY_PER_APPLIANCE,
+                "failback_disks_per_appliance": MAX_FAILBACK_DISKS_PER_APPLIANCE,
+                "peak_mb_per_s_per_vm": MAX_PEAK_MB_PER_S_PER_VM,
+            },
+            "replication_appliances": {"count": self.replication_appliances, "reason": self.replication_appliances_reason},
+            "size": {**self.size.to_json(), "reason": self.size_reason},
+            "failback_appliance": {"needed": self.failback_appliance, "reason": self.failback_appliance_reason},
+            "appliances": [a.to_json() for a in self.appliances],
+            "machine_loads": [m.to_json() for m in self.machine_loads],
+            "unreplicable": [m.name for m in self.unreplicable],
+            "warnings": list(self.warnings),
+        }
+
+
+def size_appliances(
+    machines: int,
+    churn_gb_per_day: float,
+    *,
+    total_disks: int = 0,
+    failback_enabled: bool = False,
+    appliances: tuple[ApplianceLoad, ...] = (),
+    machine_loads: tuple[MachineLoad, ...] = (),
+) -> AppliancePlan:
+    """The appliance decision from the load alone (the table boundaries are tested here)."""
+    total_churn = churn_gb_per_day
+    warnings: list[str] = []
+    bad = [m for m in machine_loads if not m.replicable]
+    # A machine over the per-VM limits replicates through no number of appliances: its churn asks for none.
+    churn_gb_per_day = round(churn_gb_per_day - sum(m.churn_gb_per_day for m in bad), 3)
+    by_machines = math.ceil(machines / MAX_MACHINES_PER_APPLIANCE)
+    by_churn = math.ceil(churn_gb_per_day / MAX_GB_PER_DAY_PER_APPLIANCE)
+    count = max(1, by_machines, by_churn)
+    if count == 1:
+        count_reason = (
+            f"{machines} machines ≤ {MAX_MACHINES_PER_APPLIANCE} and {_fmt_churn(churn_gb_per_day)} ≤ "
+            f"{MAX_GB_PER_DAY_PER_APPLIANCE} GB/day per appliance: one appliance replicates them all"
+        )
+    else:
+        why = []
+        if by_machines == count:
+            why.append(f"{machines} machines exceed {MAX_MACHINES_PER_APPLIANCE} per appliance")
+        if by_churn == count:
+            why.append(f"{_fmt_churn(churn_gb_per_day)} exceeds {MAX_GB_PER_DAY_PER_APPLIANCE} GB/day per appliance")
+        count_reason = f"{' and '.join(why)}: {count} appliances, the machines balanced over them"
+    per_machines = math.ceil(machines / count)
+    per_churn = churn_gb_per_day / count
+    size = appliance_size_for(per_machines, per_churn) or APPLIANCE_SIZES[-1]
+    size_reason = (
+        f"{per_machines} machines and {_fmt_churn(round(per_churn, 3))} per appliance fit the {size.row} row "
+        f"(rated for ≤{size.max_machines} machines and ≤{size.max_churn_gb_per_day} GB/day)"
+    )
+    smaller = APPLIANCE_SIZES[: APPLIANCE_SIZES.index(size)]
+    if smaller:
+        below = smaller[-1]
+        limits = []
+        if per_machines > below.max_machines:
+            limits.append(f"{per_machines} machines > {below.max_machines}")
+        if per_churn > below.max_churn_gb_per_day:
+            limits.append(f"{_fmt_churn(round(per_churn, 3))} > {below.max_churn_gb_per_day} GB/day")
+        size_reason += f" (the {below.row} row is too small: {' and '.join(limits)})"
+
+    if not failback_enabled:
+        failback, failback_reason = False, "failback is disabled: no failback appliance"
+    elif total_disks > MAX_FAILBACK_DISKS_PER_APPLIANCE:
+        failback = True
+        at_once = MAX_FAILBACK_DISKS_PER_APPLIANCE * (count + 1)
+        failback_reason = (
+            f"failback of {total_disks} disks exceeds the {MAX_FAILBACK_DISKS_PER_APPLIANCE} disks one appliance "
+            f"fails back: deploy a dedicated appliance with role: failback (standard row)"
+        )
+        if total_disks > at_once:
+            failback_reason += (
+                f"; with the {count} replication appliance(s) it fails back at most {at_once} disks at once, so fail "
+                "the rest back plan by plan"
+            )
+    else:
+        failback = False
+        failback_reason = (
+            f"{total_disks} disks ≤ {MAX_FAILBACK_DISKS_PER_APPLIANCE}: the replication appliance fails them back"
+        )
+    if bad:
+        warnings.append(f"{len(bad)} machine(s) exceed ASR's per-VM limits: {', '.join(m.name for m in bad)}")
+    return AppliancePlan(
+        machines=machines,
+        total_disks=total_disks,
+        total_churn_gb_per_day=total_churn,
+        replication_appliances=count,
+        replication_appliances_reason=count_reason,
+        size=size,
+        size_reason=size_reason,
+        failback_appliance=failback,
+        failback_appliance_reason=failback_reason,
+        appliances=appliances,
+        machine_loads=machine_loads,
+        warnings=tuple(warnings),
+    )
+
+
+def _declared_loads(cfg: StackConfig) -> tuple[ApplianceLoad, ...]:
+    """Each declared appliance with the machines ``cfg.appliance_assignment`` gives it, and its size row."""
+    if cfg.replication_appliances is None:
+        return ()
+    assigned: dict[str, list[Machine]] = {a.name: [] for a in cfg.replication_appliances.appliances}
+    for machine_name, appliance in cfg.appliance_assignment.items():
+        assigned[appliance.name].append(cfg.machines_by_name[machine_name])
+    loads = []
+    for a in cfg.replication_appliances.appliances:
+        ms = assigned[a.name]
+        churn = round(sum(m.churn_gb_per_day for m in ms), 3)
+        # A machine over the per-VM limits replicates nowhere (capacity reports it): it does not size the appliance.
+        sized_churn = round(sum(m.churn_gb_per_day for m in ms if machine_load(m).replicable), 3)
+        disks = sum(len(m.disks) for m in ms)
+        if a.role == "failback":
+            size = APPLIANCE_SIZES[0]
+            reason = (f"failback appliance: it carries no forward replication and fails back at most "
+                      f"{MAX_FAILBACK_DISKS_PER_APPLIANCE} disks at a time, so the {size.row} row")
+        else:
+            size = appliance_size_for(len(ms), sized_churn)
+            reason = (
+                f"{len(ms)} machines, {_fmt_churn(sized_churn)}: the {size.row} row" if size else
+                f"{len(ms)} machines and {_fmt_churn(sized_churn)} exceed what one appliance replicates "
+                f"({MAX_MACHINES_PER_APPLIANCE} machines, {MAX_GB_PER_DAY_PER_APPLIANCE} GB/day)"
+            )
+        loads.append(ApplianceLoad(a.name, a.role, len(ms), disks, churn, size, reason))
+    return tuple(loads)
+
+
+def plan_appliances(cfg: StackConfig) -> AppliancePlan:
+    """The appliance decision for a modernized stack: what it needs, and what each declared appliance carries."""
+    return size_appliances(
+        len(cfg.machines),
+        round(cfg.total_churn_gb_per_day, 3),
+        total_disks=cfg.total_disks,
+        failback_enabled=cfg.failback.enabled,
+        appliances=_declared_loads(cfg),
+        machine_loads=tuple(machine_load(m) for m in cfg.machines),
+    )
+
+
+def appliance_shortfall(cfg: StackConfig) -> list[Problem]:
+    """Config problems of a modernized stack whose appliances cannot carry its machines (names the key and why)."""
+    plan = plan_appliances(cfg)
+    key = ("replicationAppliances", "appliances")
+    problems: list[Problem] = []
+    declared = [a for a in plan.appliances if a.role == "replication"]
+    if not declared:
+        problems.append((key, 0, "replication appliances: at least one appliance needs role: replication (a failback "
+                         "appliance replicates no machine to Azure)"))
+    elif len(declared) < plan.replication_appliances:
+        why = plan.replication_appliances_reason.split(": ")[0]
+        problems.append((key, len(declared), f"replication appliance(s) are too few: {plan.replication_appliances} "
+                         f"needed because {why}; add appliances (`asrctl capacity --stack <stack>` explains)"))
+    else:
+        names = [a.name for a in cfg.replication_appliances.appliances]  # type: ignore[union-attr]
+        for load in declared:
+            if load.size is None:
+                problems.append((key + (names.index(load.name), "name"), load.name,
+                                 f"{load.reason}: move machines to another appliance with machines[].appliance"))
+    if plan.failback_appliance and not any(a.role == "failback" for a in plan.appliances):
+        why = plan.failback_appliance_reason.split(": ")[0]
+        problems.append((key, 0, f"failback appliances: failback is enabled and {why}; add an appliance with "
+                         "role: failback"))
+    return problems

@@ -17,7 +17,11 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "asrctl-home"
     monkeypatch.setenv("ASRCTL_HOME", str(home))
     monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(PROJECT))
-    for var in ("ASRCTL_SIM_FAULTS", "ASRCTL_ARM_ENDPOINT", "ASRCTL_ARM_TOKEN"):
+    from asrctl.config import SECRET_KEYS
+
+    # The stack secrets too: asrctl accepts a secret from its ASRCTL_* variable, so one set in the developer's shell
+    # would hide a missing-secret error from the tests.
+    for var in ("ASRCTL_SIM_FAULTS", "ASRCTL_ARM_ENDPOINT", "ASRCTL_ARM_TOKEN", *SECRET_KEYS.values()):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(PROJECT)
     return home

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -28,7 +29,7 @@ def test_unknown_stack_is_one_line_exit_2(cli) -> None:
     result = cli("plan", "validate", "erp", "--stack", "nope")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, prod)"
+        "error: --stack nope: unknown stack, no stacks/Pulumi.nope.yaml (known stacks: dev, legacy, prod)"
     ]
 
 
@@ -50,3 +51,22 @@ def test_help_imports_no_heavy_package() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:", f"heavy modules imported by --help: {out.stdout[-300:]}"
     assert "Commands" in out.stdout
+
+
+def _commands(command, prefix=()):
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield (*prefix, name)
+        yield from _commands(sub, (*prefix, name))
+
+
+def test_help_of_every_command_reads_without_type_placeholders(cli):
+    import typer
+
+    from asrctl.cli import app
+
+    for path in [(), *_commands(typer.main.get_command(app))]:
+        result = cli(*path, "--help")
+        assert result.exit_code == 0, (path, result.stderr)
+        for placeholder in ("<bool>", "<str>", "<int>", "<float>", "<path>"):
+            assert placeholder not in result.stdout, (path, placeholder)
+        assert not re.search(r"\{[A-Z_]+\}", result.stdout), path  # usage lines name arguments plainly

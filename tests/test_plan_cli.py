@@ -258,3 +258,33 @@ def test_output_to_a_pipe_is_not_wrapped(cli, tmp_path):
     validate = cli("plan", "validate", str(path), "--stack", "dev")
     assert validate.exit_code == 0, validate.stderr
     assert validate.stdout == f"{path}: plan erp is valid for stack dev (1 group, 1 machine)\n"
+
+
+def test_a_plan_naming_a_machine_of_another_plans_multi_vm_group_is_refused(cli, tmp_path: Path):
+    # dev syncs multi-VM groups: erp-web01 fails over only with erp's web group, so no second plan may name it.
+    plan = write_plan(tmp_path, "groups:\n  - name: one\n    machines: [erp-web01]\n", name="spare")
+    result = cli("plan", "validate", str(plan), "--stack", "dev")
+    assert result.exit_code == 2
+    assert "spare.yaml:4:" in result.stderr and "machine 'erp-web01' is also in plan 'erp' (group 'web')" in result.stderr
+
+
+def test_a_classic_failback_group_mixing_operating_systems_is_refused(cli, tmp_path: Path, monkeypatch):
+    import shutil
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT / "Pulumi.yaml", project)
+    for folder in ("stacks", "runbooks", "templates"):
+        shutil.copytree(PROJECT / folder, project / folder)
+    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(project))
+    classic = next(p for p in sorted((project / "stacks").glob("Pulumi.*.yaml"))
+                   if "architecture: classic" in p.read_text() and "enabled: true" in p.read_text())
+    stack = classic.stem.split(".", 1)[1]
+    plan = write_plan(project / "runbooks" / "plans",
+                      "groups:\n  - name: mixed\n    machines: [erp-sql01, erp-app01]\n", name="mixed")
+    text = (project / "runbooks" / "plans" / "erp.yaml").read_text()
+    (project / "runbooks" / "plans" / "erp.yaml").write_text(text.replace("erp-sql01, erp-sql02", "erp-sql02"))
+    result = cli("plan", "validate", str(plan), "--stack", stack)
+    assert result.exit_code == 2, result.stdout
+    assert "mixed.yaml:4: group 'mixed' mixes operating systems (linux: erp-app01; windows: erp-sql01)" in \
+        result.stderr and "split the group by OS" in result.stderr

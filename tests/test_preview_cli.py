@@ -51,7 +51,7 @@ def test_preview_text_shows_tree_counts_outputs_and_notes_on_stderr(cli, cached_
     total = len(preview("dev").resources)
     assert "total" in err and str(total) in err
     for note in preview("dev").notes:
-        assert note.split(":")[0] in err
+        assert f"note: {note}" in err  # whole, unwrapped
     # the tree nests children under their component
     assert err.index("dr-vault ") < err.index("dr-vault-rsv")
 
@@ -77,7 +77,7 @@ def test_unknown_stack_is_one_line_and_exit_2(cli) -> None:
     result = cli("preview", "--stack", "staging")
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "unknown stack" in lines[0] and "dev, prod" in lines[0], result.stderr
+    assert len(lines) == 1 and "unknown stack" in lines[0] and "dev, legacy, prod" in lines[0], result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
@@ -106,10 +106,49 @@ def test_secrets_from_the_environment_never_reach_preview_output(cli, monkeypatc
     monkeypatch.setenv("ASRCTL_VCENTER_PASSWORD", "vc-pass-51be02")
     monkeypatch.setenv("ASRCTL_VPN_SHARED_KEY", "vpn-key-93d1e4")
     monkeypatch.setenv("ASRCTL_FAILBACK_ADMIN_PASSWORD", "fb-admin-0c6b2a")
-    # prod: the stack with failback over VPN, where all four secrets are used
+    # legacy: the classic stack with failback over VPN, where all four secrets are used
     for args in (("preview", "--stack", "dev", "--json"), ("preview", "--stack", "dev"),
-                 ("preview", "--stack", "prod", "--json"), ("preview", "--stack", "prod")):
+                 ("preview", "--stack", "legacy", "--json"), ("preview", "--stack", "legacy")):
         result = cli(*args)
         assert result.exit_code == 0, result.stderr
         for secret in ("cs-pass-7f3a9c", "vc-pass-51be02", "vpn-key-93d1e4", "fb-admin-0c6b2a"):
             assert secret not in result.stdout and secret not in result.stderr, args
+
+
+def test_classic_preview_says_once_that_classic_is_retired_and_how_to_migrate(cli, cached_runs) -> None:
+    result = cli("preview", "--stack", "legacy")
+    assert result.exit_code == 0, result.stderr
+    retired = [n for n in preview("legacy").notes if "retired" in n]
+    assert len(retired) == 1, retired
+    note = retired[0]
+    assert note.startswith("warning: architecture classic: Microsoft retired classic VMware → Azure disaster recovery")
+    assert "enabling replication has been blocked since 31 January 2026, support ended in March 2026" in note
+    assert "`asrctl migrate --stack legacy --to-stack <modernized stack>`" in note
+    assert result.stderr.count("Microsoft retired classic") == 1
+    assert not [n for n in preview("prod").notes + preview("dev").notes if "retired" in n]
+
+
+def test_modernized_phase_1_lists_the_manual_registration_steps_per_appliance(cli, cached_runs) -> None:
+    notes = preview("dev").notes
+    start = notes.index(next(n for n in notes if n.startswith("phase 2 not configured")))
+    assert notes[start] == (
+        "phase 2 not configured: next, register the 1 replication appliance(s) with vault rsv-asr-dev-weu, one at a "
+        "time (Azure sign-in is a device code a person enters, so this step cannot be automated):"
+    )
+    steps = notes[start + 1]
+    assert steps.startswith("appliance 1 of 1: asr-ra-dev01 (replication, 10.10.5.11): 1) power it on")
+    for needle in (
+        "static IP 10.10.5.11/24, gateway 10.10.5.1, DNS 10.10.0.10, 10.10.0.11",
+        "guestinfo.asr.ipaddress",
+        "2) in the Appliance Configuration Manager set the friendly name asr-ra-dev01 (it cannot be changed later)",
+        "3) paste the appliance key generated in vault rsv-asr-dev-weu (Site Recovery > Prepare infrastructure)",
+        "4) sign in to Azure with the device code it shows, within 5 minutes",
+        "5) add vCenter vcsa01.corp.contoso.com with the same friendly name on every appliance",
+        "before starting the next appliance: appliances register one at a time",
+    ):
+        assert needle in steps, needle
+    last = notes[start + 2]
+    assert last.startswith("then run `asrctl discover --stack dev` and set vmware-azure-dr:registration with fabricName, "
+                           "protectionContainerName, vmwareSiteId, appliances, discoveredMachines (required)")
+    result = cli("preview", "--stack", "dev")
+    assert "note: then run `asrctl discover --stack dev`" in result.stderr

@@ -25,12 +25,15 @@ COMMAND_MODULES = (
     "plans",
     "readiness",
     "recovery",
+    "migrate",
     "runs",
     "report",
     "sim",
     "mobility",
     "discover",
     "nics",
+    "worker",
+    "schedule",
 )
 
 app = typer.Typer(
@@ -56,6 +59,10 @@ def _root(
 ) -> None:
     """Global options."""
 
+
+from asrctl.cli import help_style  # noqa: E402 - before any command is built
+
+help_style.apply()
 
 for _name in COMMAND_MODULES:
     import_module(f"asrctl.cli.{_name}").register(app)
@@ -90,5 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def console_main() -> int:
+    """The ``asrctl`` executable: one command, then exit (so a mock-mode run may leave its heap frozen instead of
+    collecting it, asrctl.gcpolicy). Tests call :func:`main`, which keeps normal garbage collection."""
+    from asrctl.gcpolicy import declare_one_shot_process
+
+    declare_one_shot_process()
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

@@ -32,15 +32,29 @@ EngineOption = typer.Option(
 )
 
 
-def engine_choice(value: str | None) -> str:
+def engine_choice(value: str | None, stack: str | None = None) -> str:
+    """--engine, else ASRCTL_ENGINE, else the stack's ``team.engine`` (recovery commands name a stack), else local."""
     from asrctl.errors import BadInput
     from asrctl.recovery.records import ENGINES
 
-    chosen = value or os.environ.get("ASRCTL_ENGINE") or "local"
+    chosen = value or os.environ.get("ASRCTL_ENGINE") or _stack_engine(stack) or "local"
     if chosen not in ENGINES:
         where = "--engine" if value else "ASRCTL_ENGINE"
         raise BadInput(f"{where} {chosen!r}: choose one of {', '.join(ENGINES)}")
     return chosen
+
+
+def _stack_engine(stack: str | None) -> str | None:
+    if stack is None:
+        return None
+    from asrctl.config import load_stack
+    from asrctl.errors import BadInput
+
+    try:
+        team = load_stack(stack).team
+    except BadInput:  # the command itself reports a bad stack, with its file:line
+        return None
+    return team.engine if team is not None else None
 
 
 def print_json(data: Any) -> None:

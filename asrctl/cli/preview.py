@@ -71,7 +71,8 @@ def render_preview(result: PreviewResult) -> None:
             outputs.add_row(escape(name), escape(shown))
         err_console.print(outputs)
     for note in result.notes:
-        err_console.print(f"note: {escape(note)}")
+        # Not wrapped: a note is one instruction (the registration steps, a command to run) a person copies.
+        err_console.print(f"note: {escape(note)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,8 @@ AutoApproveOption = typer.Option(False, "--auto-approve", help="Approve manual a
 SkipReadinessOption = typer.Option(False, "--skip-readiness",
                                    help="Skip the replication checks (RPO, health, heartbeat); state checks always run.")
 PlanArgument = typer.Argument(..., metavar="PLAN", help="Plan name (runbooks/plans/<PLAN>.yaml) or path.")
+DetachOption = typer.Option(False, "--detach", help="Temporal engine: start the run and return at once with its id "
+                            "(the workers drive it; follow it with `asrctl runs resume RUN`).")
 
 
 def _examples(*lines: str) -> str:
@@ -35,7 +37,10 @@ def execute(command: str, plan: str, stack: str, provider: str, engine: str | No
     from asrctl.recovery import runner
     from asrctl.recovery.display import ProgressPrinter
 
-    chosen = engine_choice(engine)
+    chosen = engine_choice(engine, stack)
+    detach = options.pop("detach", False)
+    if detach and chosen != "temporal":
+        raise BadInput("--detach needs the temporal engine (--engine temporal): a local run lives in this process")
     progress = ProgressPrinter(err_console)
     try:
         if chosen == "temporal":
@@ -43,13 +48,28 @@ def execute(command: str, plan: str, stack: str, provider: str, engine: str | No
                 from asrctl.recovery.temporal.client import start_on_temporal
             except ImportError as exc:
                 raise BadInput(f"--engine temporal: team mode is not available in this installation ({exc})") from None
-            record = start_on_temporal(command, plan, stack, provider, on_event=progress, **options)
+            record = start_on_temporal(command, plan, stack, provider, on_event=progress, detach=detach, **options)
         else:
             record = runner.start(command, plan, stack, provider, on_event=progress, **options)
     except (RunPaused, RunInterrupted) as stopped:
         print_stopped(stopped, json_out)
         raise
+    if detach:
+        _detached(record, json_out)
+        return
     conclude(record, json_out)
+
+
+def _detached(record: Any, json_out: bool) -> None:
+    """``--detach``: the run id now; the run goes on on the workers."""
+    from asrctl.cli.common import out_console, print_json
+
+    if json_out:
+        print_json(record.document())
+    else:
+        say(out_console, record.run_id)
+    say(err_console, f"run {record.run_id} started on Temporal; follow it with `asrctl runs resume {record.run_id} "
+                     f"--engine temporal`, see it with `asrctl runs show {record.run_id} --engine temporal`")
 
 
 def print_stopped(stopped: Any, json_out: bool) -> None:
@@ -107,10 +127,11 @@ def register(app: typer.Typer) -> None:
         skip_readiness: bool = SkipReadinessOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
         execute("drill", plan, stack, provider, engine, json_out, cleanup=not no_cleanup, auto_approve=auto_approve,
-                skip_readiness=skip_readiness)
+                skip_readiness=skip_readiness, detach=detach)
 
     @app.command(help="Clean up a test failover left running (drill --no-cleanup, or a cancelled drill)."
                  + _examples("asrctl cleanup erp --stack dev", "asrctl cleanup portal --stack prod --json"))
@@ -119,9 +140,10 @@ def register(app: typer.Typer) -> None:
         stack: str = StackOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
-        execute("cleanup", plan, stack, provider, engine, json_out)
+        execute("cleanup", plan, stack, provider, engine, json_out, detach=detach)
 
     @app.command(help="Fail the plan's machines over to Azure (then `asrctl commit`)."
                  + _examples("asrctl failover erp --stack prod --planned",
@@ -137,6 +159,7 @@ def register(app: typer.Typer) -> None:
         skip_readiness: bool = SkipReadinessOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
         from asrctl.errors import BadInput
@@ -149,7 +172,7 @@ def register(app: typer.Typer) -> None:
         if planned and recovery_point != "latest":
             raise BadInput("--recovery-point applies to --unplanned only (a planned failover loses no data)")
         execute("failover", plan, stack, provider, engine, json_out, planned=planned, recovery_point=recovery_point,
-                auto_approve=auto_approve, skip_readiness=skip_readiness)
+                auto_approve=auto_approve, skip_readiness=skip_readiness, detach=detach)
 
     @app.command(help="Commit a completed failover (no way back to another recovery point after this)."
                  + _examples("asrctl commit erp --stack prod", "asrctl commit erp --stack prod --json"))
@@ -158,9 +181,10 @@ def register(app: typer.Typer) -> None:
         stack: str = StackOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
-        execute("commit", plan, stack, provider, engine, json_out)
+        execute("commit", plan, stack, provider, engine, json_out, detach=detach)
 
     @app.command(help="Reprotect failed-over machines from Azure to on-premises (needs the failback path)."
                  + _examples("asrctl reprotect erp --stack prod", "asrctl reprotect erp --stack prod --json"))
@@ -170,9 +194,10 @@ def register(app: typer.Typer) -> None:
         auto_approve: bool = AutoApproveOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
-        execute("reprotect", plan, stack, provider, engine, json_out, auto_approve=auto_approve)
+        execute("reprotect", plan, stack, provider, engine, json_out, auto_approve=auto_approve, detach=detach)
 
     @app.command(help="Fail back to on-premises: reprotect to on-prem, fail over to on-prem, commit it, re-enable "
                       "replication to Azure. --cancel cancels a failback waiting to be committed (modernized)."
@@ -186,6 +211,8 @@ def register(app: typer.Typer) -> None:
         auto_approve: bool = AutoApproveOption,
         provider: str = ProviderOption,
         engine: str = EngineOption,
+        detach: bool = DetachOption,
         json_out: bool = JsonOption,
     ) -> None:
-        execute("failback", plan, stack, provider, engine, json_out, auto_approve=auto_approve, cancel=cancel)
+        execute("failback", plan, stack, provider, engine, json_out, auto_approve=auto_approve, cancel=cancel,
+                detach=detach)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from asrctl.cli.common import EngineOption, engine_choice
 from asrctl.errors import BadInput
 
 
@@ -30,12 +31,13 @@ def report(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report to FILE instead of stdout.", dir_okay=False
     ),
+    engine: str | None = EngineOption,
 ) -> None:
     """Report on a drill or failover run: RTO/RPO against the plan's targets, approvals, failures, a timeline."""
     from asrctl import reporting
 
     chosen = _choose_format(fmt, output)
-    record = _load(run)
+    record = _load(run, engine)
     if output is None:
         typer.echo(reporting.render_report(record, chosen), nl=False)
         return
@@ -54,7 +56,7 @@ def _choose_format(fmt: str | None, output: Path | None) -> str:
     return (format_for_path(output) if output else None) or "md"
 
 
-def _load(run: str) -> dict:
+def _load(run: str, engine: str | None = None) -> dict:
     """A run id goes through the journal; an existing ``*.json`` path is read as a run record (re-rendering an
     archived report needs no journal, e.g. on an auditor's machine)."""
     candidate = Path(run)
@@ -67,6 +69,10 @@ def _load(run: str) -> dict:
             raise BadInput(f"{candidate}: cannot read the run record ({exc})") from None
         except json.JSONDecodeError as exc:
             raise BadInput(f"{candidate}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if engine_choice(engine) == "temporal":
+        from asrctl.cli.runs import _team_client
+
+        return _team_client().load_run(run).document()
     from asrctl.recovery.runner import load_run
 
     return load_run(run).document()

@@ -145,7 +145,8 @@ def get_host(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_ovf_vm_template(args: dict[str, Any]) -> dict[str, Any]:
-    """Microsoft's configuration server OVF: a Windows Server 2016 VM with three disks (the URL is not fetched)."""
+    """One of Microsoft's OVFs (configuration server, replication appliance): a Windows Server VM whose hardware the
+    program copies (guest id, firmware, controller). The URL or path is not fetched."""
     source = args.get("remoteOvfUrl") or args.get("localOvfPath")
     if not source:
         raise BadInput("mock vCenter: an OVF lookup needs remoteOvfUrl or localOvfPath")

@@ -1,7 +1,21 @@
 """RPO alerting: Log Analytics workspace, the vault's Site Recovery diagnostics, an RPO alert rule and who it e-mails.
 
-The replication policy's RPO threshold only raises an ASR event; this turns a breach into an Azure Monitor alert
-per machine (dimension = replicated item) that e-mails ``alerts.emails`` and resolves itself when RPO recovers.
+The classic replication policy's RPO threshold only raises an ASR event, and the modernized (InMageRcm) policy has
+no threshold at all; this turns a breach into an Azure Monitor alert per machine (dimension = replicated item) that
+e-mails ``alerts.emails`` and resolves itself when RPO recovers. The rule carries its threshold as the tag
+``rpoThresholdMinutes`` so policy as code can check it for either architecture.
+
+Which table the query reads, per architecture:
+
+* ``AzureDiagnostics``, category ``AzureSiteRecoveryReplicatedItems``, fields ``replicationProviderName_s``,
+  ``name_s`` and ``rpoInSeconds_d``: the fields Microsoft's "Monitor Site Recovery with Azure Monitor Logs" article
+  queries for VMware → Azure RPO [V for InMageAzureV2]. The provider value of modernized items is ``InMageRcm``
+  (``InMageRcmFailback`` while they replicate back to VMware), the replicated item's
+  ``providerSpecificDetails.instanceType`` [V in the SDK]; that the same category and fields carry RPO for
+  InMageRcm items could not be confirmed in the sources [U].
+* ``ASRReplicatedItems`` (resource-specific, columns ``ReplicatedItemFriendlyName``, ``RpoInSeconds``,
+  ``ReplicationStatus``…) is collected too, but Azure Monitor's table reference says its data is pushed *once a
+  day*: too late for an RPO alert, fine for drill reports.
 """
 
 from __future__ import annotations
@@ -27,16 +41,25 @@ SITE_RECOVERY_LOG_CATEGORIES: tuple[str, ...] = (
 #: Site Recovery categories that only exist as resource-specific tables (ASRJobs, ASRReplicatedItems): a second
 #: setting in Dedicated mode. One setting cannot do both: its destination type applies to all of its categories.
 SITE_RECOVERY_RESOURCE_SPECIFIC_CATEGORIES: tuple[str, ...] = ("ASRJobs", "ASRReplicatedItems")
-#: Replication provider of the classic VMware → Azure architecture (modernized would be InMageRcm).
-CLASSIC_REPLICATION_PROVIDER = "InMageAzureV2"
+#: Replication providers whose items the RPO alert watches, per architecture: classic forward replication; modernized
+#: forward replication and, after reprotect, the replication back to VMware (same item, provider InMageRcmFailback).
+CLASSIC_REPLICATION_PROVIDERS: tuple[str, ...] = ("InMageAzureV2",)
+MODERNIZED_REPLICATION_PROVIDERS: tuple[str, ...] = ("InMageRcm", "InMageRcmFailback")
+#: Tag on the alert rule holding its threshold (read by the replication-rpo-threshold-within-bound policy rule).
+RPO_THRESHOLD_TAG = "rpoThresholdMinutes"
 
 
-def rpo_query(threshold_minutes: int, provider: str = CLASSIC_REPLICATION_PROVIDER) -> str:
+def rpo_query(threshold_minutes: int, providers: tuple[str, ...] = CLASSIC_REPLICATION_PROVIDERS) -> str:
     """Machines whose latest reported RPO exceeds the threshold (one row per machine)."""
+    provider_filter = (
+        f'| where replicationProviderName_s == "{providers[0]}"\n'
+        if len(providers) == 1
+        else "| where replicationProviderName_s in (" + ", ".join(f'"{p}"' for p in providers) + ")\n"
+    )
     return (
         "AzureDiagnostics\n"
         '| where Category == "AzureSiteRecoveryReplicatedItems"\n'
-        f'| where replicationProviderName_s == "{provider}"\n'
+        f"{provider_filter}"
         "| where isnotempty(name_s)\n"
         "| summarize arg_max(TimeGenerated, *) by name_s\n"
         f"| where rpoInSeconds_d > {threshold_minutes * 60}\n"
@@ -53,7 +76,7 @@ class RpoAlertingArgs:
     vault_id: pulumi.Input[str]
     """Required. ARM id of the Recovery Services vault whose Site Recovery logs are collected."""
     rpo_threshold_minutes: int
-    """Required. RPO threshold in minutes, the same as the replication policy's."""
+    """Required. RPO threshold in minutes (replication.rpoThresholdMinutes; classic: also the policy's)."""
     emails: Sequence[str]
     """Required. Recipients of the RPO alert."""
     workspace_name: str
@@ -62,6 +85,9 @@ class RpoAlertingArgs:
     """Required. Azure name of the action group (ag-…)."""
     alert_rule_name: str
     """Required. Azure name of the scheduled query rule."""
+    replication_providers: tuple[str, ...] = CLASSIC_REPLICATION_PROVIDERS
+    """Optional. Replication providers whose items are watched (MODERNIZED_REPLICATION_PROVIDERS for a modernized
+    stack). Default the classic InMageAzureV2."""
     retention_days: int = 30
     """Optional. Log retention in days. Default 30."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -146,7 +172,10 @@ class RpoAlerting(pulumi.ComponentResource):
                 display_name=f"ASR RPO above {args.rpo_threshold_minutes} minutes",
                 description=(
                     f"A replicated machine's RPO exceeded the {args.rpo_threshold_minutes}-minute threshold of the "
-                    f"replication policy ({CLASSIC_REPLICATION_PROVIDER})."
+                    f"replication policy ({', '.join(args.replication_providers)})."
+                    if args.replication_providers == CLASSIC_REPLICATION_PROVIDERS
+                    else f"A replicated machine's RPO exceeded the {args.rpo_threshold_minutes}-minute RPO threshold "
+                    f"of the stack ({', '.join(args.replication_providers)} items)."
                 ),
                 severity=2,
                 enabled=True,
@@ -157,7 +186,7 @@ class RpoAlerting(pulumi.ComponentResource):
                 criteria=monitor.ScheduledQueryRuleCriteriaArgs(
                     all_of=[
                         monitor.ConditionArgs(
-                            query=rpo_query(args.rpo_threshold_minutes),
+                            query=rpo_query(args.rpo_threshold_minutes, args.replication_providers),
                             time_aggregation="Count",
                             # ARM's values for log alerts are Equals/GreaterThan/…; the SDK's enum for this
                             # field holds another API's short forms (gt, eq), so pass the ARM value.
@@ -171,7 +200,7 @@ class RpoAlerting(pulumi.ComponentResource):
                     ]
                 ),
                 actions=monitor.ActionsArgs(action_groups=[group.id]),
-                tags=tags,
+                tags={**tags, RPO_THRESHOLD_TAG: str(args.rpo_threshold_minutes)},
             ),
             opts=child,
         )

@@ -106,6 +106,11 @@ class AzureNames:
         return f"{self.environment}-{region_short_name(self.location)}"
 
     @property
+    def workload_suffix(self) -> str:
+        """``asr-<environment>-<region>``: the tail of the names without a naming rule here (log-, aa-, ag-, vgw-)."""
+        return f"{WORKLOAD}-{self._suffix}"
+
+    @property
     def resource_group(self) -> str:
         return validated("resource group", f"rg-{WORKLOAD}-{self._suffix}")
 

@@ -1,7 +1,7 @@
 """A DR virtual network: VNet, one subnet per tier, one NSG per subnet that admits only ASR's ports.
 
 The DR site builds two of them: the recovery network where failed-over VMs land, and the isolated test-failover
-network used by drills. The test network is never peered with anything: a drill must not be able to reach
+network used by drills, with the same subnet names (ASR picks a drill VM's test subnet by its recovery subnet's name). The test network is never peered with anything: a drill must not be able to reach
 production (duplicate hostnames and IPs would collide), and this component has no peering argument at all.
 """
 
@@ -15,8 +15,8 @@ from pulumi_azure_native import network
 
 from asrctl.infra.naming import AzureNames
 
-# Ports ASR's classic architecture needs inbound from the on-prem configuration/process servers (REFERENCE §1):
-# 443 for control (HTTPS) and 9443 for replication data (the failback path reuses them towards Azure).
+# Ports ASR needs inbound from the on-prem ASR servers (replication appliances; classic: configuration/process
+# servers), REFERENCE §1 and REFERENCE-modernized §2.1: 443 for control (HTTPS) and 9443 for replication data.
 ASR_INBOUND_PORTS: tuple[str, ...] = ("443", "9443")
 
 
@@ -87,7 +87,10 @@ class DrNetwork(pulumi.ComponentResource):
     vnet_name: pulumi.Output[str]
     """Azure name of the VNet; the failback block adds GatewaySubnet to the recovery VNet by this name."""
     subnet_ids: dict[str, pulumi.Output[str]]
-    """ARM id per tier; protected items use it as the target subnet of each machine."""
+    """ARM id per tier; classic protected items use it as the target subnet of each machine."""
+    subnet_names: dict[str, str]
+    """Azure subnet name per tier (identical in the recovery and test networks); modernized protected items name
+    their target and test subnets by it."""
     subnet_resources: list[network.Subnet]
     """The subnets in creation order; a block that adds a subnet to this VNet depends on the last one."""
 
@@ -108,6 +111,7 @@ class DrNetwork(pulumi.ComponentResource):
             opts=child,
         )
         self.subnet_ids = {}
+        self.subnet_names = {}
         self.subnet_resources = []
         previous: network.Subnet | None = None
         for subnet in args.subnets:
@@ -125,9 +129,9 @@ class DrNetwork(pulumi.ComponentResource):
             created = network.Subnet(
                 f"{name}-snet-{subnet.tier}",
                 network.SubnetInitArgs(
-                    subnet_name=args.names.subnet(subnet.tier)
-                    if args.role == "recovery"
-                    else args.names.subnet(f"{args.role}-{subnet.tier}"),
+                    # The same Azure name in both networks: ASR puts a test-failover VM in the test subnet named
+                    # like its recovery subnet (otherwise in the alphabetically first one).
+                    subnet_name=args.names.subnet(subnet.tier),
                     virtual_network_name=vnet.name,
                     resource_group_name=args.resource_group_name,
                     address_prefix=subnet.prefix,
@@ -137,6 +141,7 @@ class DrNetwork(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else []),
             )
             self.subnet_ids[subnet.tier] = created.id
+            self.subnet_names[subnet.tier] = args.names.subnet(subnet.tier)
             self.subnet_resources.append(created)
             previous = created
         self.vnet_id = vnet.id

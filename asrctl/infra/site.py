@@ -1,24 +1,44 @@
 """The DR site: every building block of one environment, composed from the validated stack configuration.
 
-Adding a building block is an additive edit: construct it in ``__init__`` after the blocks it needs (with
-``parent=self``), keep it on ``self`` so ``__main__.py`` can export its outputs, and add its outputs to
-``_declared_outputs``. Nothing here may depend on running under mocks: ``pulumi up`` runs the same code.
+The composition is a short list: the Azure foundation both architectures share (resource group, vault, cache
+storage, recovery and test-failover networks), then the architecture's own blocks
+(:mod:`asrctl.infra.modernized.site_blocks` or :mod:`asrctl.infra.classic.site_blocks`: policies, on-prem servers,
+failback, phase-2 protection), then the shared blocks (:mod:`asrctl.infra.site_blocks`: RPO alerting, Automation,
+recovery plans). Adding a building block is an additive edit: construct it with ``parent=self`` after the blocks it
+needs, keep it on ``self`` so ``__main__.py`` can export its outputs, and add its outputs to the block's
+``outputs``. Nothing here may depend on running under mocks: ``pulumi up`` runs the same code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
 from asrctl.config import StackConfig
+from asrctl.infra.automation import RunbookAutomation
 from asrctl.infra.cache_storage import CacheStorage, CacheStorageArgs
+from asrctl.infra.classic.config_server import ConfigurationServerVm
+from asrctl.infra.classic.failback import FailbackInfrastructure
+from asrctl.infra.classic.protection import Protection
+from asrctl.infra.classic.replication_policy import ReplicationPolicies
+from asrctl.infra.classic.scale_out_servers import ScaleOutServers
+from asrctl.infra.classic.site_blocks import add_classic_blocks
+from asrctl.infra.consistency_groups import consistency_groups, machine_groups
+from asrctl.infra.modernized.appliances import ReplicationApplianceVms
+from asrctl.infra.modernized.protection import RcmProtection
+from asrctl.infra.modernized.replication_policy import RcmReplicationPolicies
+from asrctl.infra.modernized.site_blocks import add_modernized_blocks
+from asrctl.infra.monitoring import RpoAlerting
 from asrctl.infra.naming import AzureNames
 from asrctl.infra.network import DrNetwork, DrNetworkArgs, TierSubnet
-from asrctl.infra.replication_policy import ReplicationPolicies, ReplicationPoliciesArgs
+from asrctl.infra.recovery_plans import RecoveryPlans
 from asrctl.infra.resource_group import DrResourceGroup, DrResourceGroupArgs
-from asrctl.infra.site_blocks import add_recovery_blocks
+from asrctl.infra.site_blocks import add_shared_blocks
 from asrctl.infra.vault import RecoveryVault, RecoveryVaultArgs
+from asrctl.infra.vsphere_provider import VSpherePlacement
+from asrctl.plans import load_plans_for_stack
 
 
 @dataclass(frozen=True)
@@ -36,13 +56,28 @@ def site_tags(cfg: StackConfig) -> dict[str, str]:
 
 
 class DrSite(pulumi.ComponentResource):
-    """Resource group, vault, replication + failback policies, cache storage, recovery and test-failover networks."""
+    """Resource group, vault, cache storage, networks; the architecture's policies, on-prem servers and protection;
+    RPO alerting, Automation and recovery plans."""
+
+    # The blocks, each None where the stack's architecture or phase has none (``__main__.py`` exports what exists).
+    policies: ReplicationPolicies | RcmReplicationPolicies
+    vsphere: VSpherePlacement
+    configuration_server: ConfigurationServerVm | None = None
+    scale_out_servers: ScaleOutServers | None = None
+    failback: FailbackInfrastructure | None = None
+    appliances: ReplicationApplianceVms | None = None
+    protection: Protection | RcmProtection | None = None
+    fabric_name: str | None = None
+    rpo_alerting: RpoAlerting
+    automation: RunbookAutomation
+    recovery_plans: RecoveryPlans | None = None
 
     def __init__(self, name: str, args: DrSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("asrctl:dr:DrSite", name, None, opts)
         cfg = args.config
         self.config = cfg
         self.names = AzureNames(cfg.environment, cfg.location)
+        self.names_suffix = self.names.workload_suffix
         tags = site_tags(cfg)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -55,6 +90,8 @@ class DrSite(pulumi.ComponentResource):
         rg_name = self.resource_group.name
         location = self.resource_group.location
 
+        # A vault of the stack's own: a modernized site never shares one with a classic configuration server
+        # (policy rule modernized-vault-dedicated).
         self.vault = RecoveryVault(
             f"{name}-vault",
             RecoveryVaultArgs(
@@ -63,23 +100,6 @@ class DrSite(pulumi.ComponentResource):
                 location=location,
                 immutability="Unlocked" if cfg.policy.require_immutability else "Disabled",
                 tags=tags,
-            ),
-            opts=child,
-        )
-
-        rep = cfg.replication
-        self.policies = ReplicationPolicies(
-            f"{name}-policies",
-            ReplicationPoliciesArgs(
-                vault_name=self.vault.name,
-                resource_group_name=rg_name,
-                replication_policy_name=self.names.replication_policy("replication"),
-                failback_policy_name=self.names.replication_policy("failback"),
-                rpo_threshold_minutes=rep.rpo_threshold_minutes,
-                recovery_point_retention_hours=rep.recovery_point_retention_hours,
-                app_consistent_frequency_minutes=rep.app_consistent_frequency_minutes,
-                crash_consistent_frequency_minutes=rep.crash_consistent_frequency_minutes,
-                multi_vm_sync=rep.multi_vm_sync,
             ),
             opts=child,
         )
@@ -130,8 +150,19 @@ class DrSite(pulumi.ComponentResource):
             opts=child,
         )
 
-        # -- On-prem ASR servers, failback, RPO alerting, Automation, phase 2 (asrctl/infra/site_blocks.py) --
-        add_recovery_blocks(self, name, cfg, tags, child)
+        # -- Recovery plans and their multi-VM consistency groups ----------------------------------------------
+        plans = load_plans_for_stack(cfg, pulumi.get_stack())
+        groups = consistency_groups(plans) if cfg.replication.multi_vm_sync else []
+        group_of, group_warnings = machine_groups(groups)
+        for warning in group_warnings:
+            pulumi.log.warn(warning, self)
+
+        # -- The architecture's blocks, then the shared ones ---------------------------------------------------
+        outputs: dict[str, Any] = {}
+        add_blocks = add_modernized_blocks if cfg.modernized else add_classic_blocks
+        add_blocks(self, name, cfg, tags, child, group_of, outputs)
+        add_shared_blocks(self, name, cfg, tags, child, plans, groups, outputs)
+        self.recovery_block_outputs = outputs
 
         self.register_outputs(self._declared_outputs())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asrctl.config import MAX_RETENTION_HOURS, StackConfig
+from asrctl.config import ASR_MAX_RETENTION_HOURS, MAX_RETENTION_HOURS, StackConfig
 
 PolicyConfig = dict[str, dict[str, Any]]
 
@@ -21,27 +21,60 @@ def multi_vm_groups(plans: Sequence[Any]) -> list[str]:
     return [f"{p.name}/{g.name}" for p in plans for g in p.groups if len(g.machines) >= 2]
 
 
+def classic_vault_names() -> list[str]:
+    """Vault names of the project's classic stacks: a modernized stack must not share one (same environment and
+    region give the same name)."""
+    from asrctl.config import load_stack
+    from asrctl.errors import BadInput
+    from asrctl.infra.naming import AzureNames
+    from asrctl.project import known_stacks
+
+    names: set[str] = set()
+    for stack in known_stacks():
+        try:
+            other = load_stack(stack)
+            if other.architecture == "classic":
+                names.add(AzureNames(other.environment, other.location).vault)
+        except BadInput:
+            continue  # an invalid stack says so when it is itself checked
+    return sorted(names)
+
+
 def stack_policy_config(cfg: StackConfig, plans: Sequence[Any]) -> PolicyConfig:
     """The policy config a stack implies: bounds, ranges and enforcement levels chosen by the stack file."""
     net = cfg.network
-    return {
+    # Classic failback: failed-over VMs replicate back to the temporary Azure process server in the recovery VNet, so
+    # the recovery VNet is a legitimate source. Modernized failback pulls from on-prem: nothing inbound from Azure.
+    sources = [*net.on_prem.address_spaces] + ([] if cfg.modernized else [net.recovery.address_space])
+    config: PolicyConfig = {
         "replication-rpo-threshold-within-bound": {"maxRpoThresholdMinutes": cfg.policy.max_rpo_threshold_minutes},
         "replication-retention-within-bound": {
-            "maxRetentionHours": MAX_RETENTION_HOURS[cfg.replication.target_disk_type]
+            "maxRetentionHours": ASR_MAX_RETENTION_HOURS if cfg.modernized
+            else MAX_RETENTION_HOURS[cfg.replication.target_disk_type]
         },
         "replication-multi-vm-sync-only-when-used": {"multiVmSyncUsedBy": multi_vm_groups(plans)},
-        "nsg-allow-only-asr-ports-from-on-prem": {
-            # The recovery VNet is a legitimate source: failed-over VMs replicate back to the Azure process server.
-            "allowedSourceRanges": [*net.on_prem.address_spaces, net.recovery.address_space]
-        },
+        "nsg-allow-only-asr-ports-from-on-prem": {"allowedSourceRanges": sources},
         "test-failover-network-isolated": {"testFailoverAddressSpace": [net.test_failover.address_space]},
+        "test-failover-subnets-named-like-recovery": {"testFailoverAddressSpace": [net.test_failover.address_space]},
         "automation-account-in-vault-subscription": {"subscriptionId": cfg.subscription_id},
-        "failback-connectivity-present": {"failbackEnabled": cfg.failback.enabled},
+        "failback-connectivity-present": {"failbackEnabled": cfg.failback.enabled, "architecture": cfg.architecture},
+        "modernized-no-classic-resources": {"architecture": cfg.architecture},
+        "modernized-vault-dedicated": {
+            "architecture": cfg.architecture,
+            "classicVaultNames": classic_vault_names() if cfg.modernized else [],
+        },
+        "replication-appliances-sufficient": {
+            "architecture": cfg.architecture,
+            "protectedMachines": len(cfg.machines),
+            "protectedDisks": cfg.total_disks,
+            "failbackEnabled": cfg.failback.enabled,
+        },
         # Immutability cannot be undone once locked: mandatory only where the stack asks for it (prod).
         "vault-immutability-enabled": {
             "enforcementLevel": "mandatory" if cfg.policy.require_immutability else "advisory"
         },
     }
+    return config
 
 
 def merge_policy_config(stack: Mapping[str, Any], user: Mapping[str, Any]) -> PolicyConfig:

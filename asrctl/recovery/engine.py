@@ -26,10 +26,10 @@ from asrctl.plans import Group, Plan
 from asrctl.recovery.clock import iso
 from asrctl.recovery.operations import OPERATIONS
 from asrctl.recovery.pacing import Pacing
-from asrctl.recovery.providers.protocol import ProviderError, TransientError, WorldChanged
+from asrctl.recovery.providers.protocol import MachineStatus, ProviderError, TransientError, WorldChanged
 from asrctl.recovery.records import DONE_STEP_STATUSES, RunSpec, StepId
 from asrctl.recovery.retry import retry_wait
-from asrctl.recovery.runtime import Backend, Runtime
+from asrctl.recovery.runtime import Backend, Runtime, StoreUnavailable
 
 DEFAULT_CONCURRENCY = 25  # machines of one group in flight at once (ASR itself runs a group fully in parallel)
 CANCEL_CHECK_INTERVAL = 0.2  # real seconds between looks at the store for `asrctl runs cancel`
@@ -65,6 +65,7 @@ class Engine:
         self.spec: RunSpec = run.spec
         self.stages: tuple[str, ...] = self.spec.stages
         self.poll_interval = self.backend.capabilities.poll_interval
+        self.clock_kind = run.clock  # "wall" (Azure) or "simulated": how run-clock waits relate to real time
         self._base_calls = {"reads": run.api_reads, "writes": run.api_writes}
         self.calls = {"reads": 0, "writes": 0}
         self._last_cancel_check = -1.0
@@ -85,6 +86,7 @@ class Engine:
                               started_at=run.started_at or iso(self.runtime.now()), paused_step=None,
                               finished_at=None, error=None)
         status, error, paused = "succeeded", None, None
+        store_lost: BaseException | None = None
         try:
             await self.check_world()
             for si, operation in enumerate(self.stages):
@@ -96,26 +98,33 @@ class Engine:
             error = ("interrupted; nothing new was sent after the signal; resume with "
                      f"`asrctl runs resume {self.run_id}`" if status == "interrupted"
                      else "cancelled; no new side effects were sent after it")
+        except StoreUnavailable as exc:
+            # Nothing more can be recorded: the run stays as the store last saw it (resumable) and the reason is
+            # the caller's error. Nothing was sent after the write that failed.
+            store_lost = exc
+            raise
         except Exception as exc:  # a bug or an unexpected provider error: record it, keep the traceback
             status, error = "failed", f"internal error: {exc!r}; resume with `asrctl runs resume {self.run_id}`"
             raise
         finally:
-            main = self.store.step(self.run_id, str(StepId(self.spec.main_stage)))
-            rto = None
-            if main is not None and main.started_at and main.finished_at:
-                from asrctl.recovery.clock import seconds_between
-
-                rto = seconds_between(main.started_at, main.finished_at)
-            self.store.update_run(
-                self.run_id, status, {"error": error},
-                status=status, error=error, paused_step=paused,
-                finished_at=iso(self.runtime.now()) if status in ("succeeded", "failed", "cancelled") else None,
-                api_reads=self._base_calls["reads"] + self.calls["reads"],
-                api_writes=self._base_calls["writes"] + self.calls["writes"],
-                rto_seconds=rto,
-            )
-            self.emit("run-finished", status=status, error=error)
+            if store_lost is None:
+                self._record_end(status, error, paused)
         return status
+
+    def _record_end(self, status: str, error: str | None, paused: str | None) -> None:
+        from asrctl.recovery.clock import seconds_between
+
+        main = self.store.step(self.run_id, str(StepId(self.spec.main_stage)))
+        rto = seconds_between(main.started_at, main.finished_at) if main is not None and main.finished_at else None
+        self.store.update_run(
+            self.run_id, status, {"error": error},
+            status=status, error=error, paused_step=paused,
+            finished_at=iso(self.runtime.now()) if status in ("succeeded", "failed", "cancelled") else None,
+            api_reads=self._base_calls["reads"] + self.calls["reads"],
+            api_writes=self._base_calls["writes"] + self.calls["writes"],
+            rto_seconds=rto,
+        )
+        self.emit("run-finished", status=status, error=error)
 
     def emit(self, event: str, **data: Any) -> None:
         self.runtime.emit({"event": event, "at": iso(self.runtime.now()), **data})
@@ -142,14 +151,16 @@ class Engine:
                                  "(asrctl sim show / the vault) and start a new run", exit_code=2)
 
     # -- provider calls, paced and with the one retry layer --------------------------------------------------------
-    async def read(self, what: str, call: Any, *args: Any, deadline: float | None = None) -> Any:
+    async def read(self, what: str, call: Any, *args: Any, deadline: float | None = None, paced: bool = True) -> Any:
         """A read: paced, retried on 429 after Retry-After and on other transient errors with backoff; never past
-        ``deadline`` (run clock)."""
+        ``deadline`` (run clock). ``paced=False``: the call paces and counts its backend reads itself (a shared
+        poll: once per backend call, not per caller)."""
         attempt = 0
         while True:
             attempt += 1
-            await self._pace("reads")
-            self.calls["reads"] += 1
+            if paced:
+                await self._pace("reads")
+                self.calls["reads"] += 1
             try:
                 return await call(*args)
             except WorldChanged as exc:
@@ -164,21 +175,30 @@ class Engine:
             except ProviderError as exc:
                 raise Stop("failed", f"{what}: {exc}", exit_code=getattr(exc, "exit_code", None)) from None
 
+    async def describe_machines(self, names: list[str]) -> dict[str, MachineStatus]:
+        """The machines' status through the status poll shared by every run on this backend in the process
+        (:mod:`asrctl.recovery.polling`): what a read of ``names`` would return now, retried like any read."""
+        return await self.read("describe_machines", self.pacing.polls.describe, names, self.backend, self.runtime,
+                               self._count_read, paced=False)
+
+    def _count_read(self) -> None:
+        self.calls["reads"] += 1
+
     async def write(self, call: Any, *args: Any) -> Any:
         """A side effect, paced, sent once. The caller handles Throttled (re-send later) and AmbiguousResult
         (reconcile); a transient error on a write is ambiguous by definition."""
-        from asrctl.recovery.providers.protocol import AmbiguousResult, Throttled
+        from asrctl.recovery.providers.protocol import AmbiguousResult, OperationRejected, Throttled
 
         await self._pace("writes")
         self.calls["writes"] += 1
         try:
             return await call(*args)
-        except WorldChanged as exc:
-            raise Stop("failed", str(exc), exit_code=exc.exit_code) from None
-        except Throttled:
+        except (Throttled, OperationRejected, AmbiguousResult):
             raise
         except TransientError as exc:
             raise AmbiguousResult(str(exc)) from exc
+        except ProviderError as exc:  # the backend certainly did not act (a vanished world, an unusable file)
+            raise Stop("failed", str(exc), exit_code=getattr(exc, "exit_code", None)) from None
 
     async def _pace(self, kind: str) -> None:
         wait = self.pacing.limiter.reserve(kind, self.runtime.now())
@@ -195,8 +215,11 @@ class Engine:
         self.store.update_step(self.run_id, sid, "stage-started", status="running", error=None, finished_at=None,
                                started_at=row.started_at or iso(self.runtime.now()))
         self.emit("stage-started", operation=operation, title=OPERATIONS[operation].title)
+        # A run-scoped operation (re-creating the recovery plans after a migration) is one request for the run.
+        groups = self.plan.groups if OPERATIONS[operation].scope == "machine" else \
+            (Group(name="all machines", machines=tuple(self.plan.machines)),)
         try:
-            for gi, group in enumerate(self.plan.groups):
+            for gi, group in enumerate(groups):
                 await self._group(si, operation, gi, group)
         except (Stop, asyncio.CancelledError) as stop:
             status = stop.status if isinstance(stop, Stop) else "running"

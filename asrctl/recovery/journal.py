@@ -39,6 +39,7 @@ from asrctl.recovery.records import (
     RunSummary,
     StepRecord,
 )
+from asrctl.recovery.runtime import StoreUnavailable
 
 SCHEMA_VERSION = 2
 
@@ -159,23 +160,16 @@ def usable_state_home() -> Path:
     return home
 
 
-def _db_problem(path: Path, exc: BaseException) -> BadInput:
-    """One line for what SQLite or the file system said about the journal, naming the file and the fix."""
-    text = str(exc).lower()
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        fix = "it is read-only: give your user write access to it and its directory, or point ASRCTL_HOME elsewhere"
-    elif "disk is full" in text or "no space" in text or getattr(exc, "errno", None) == 28:
-        fix = "the disk is full: free space on it and resume the run (`asrctl runs list` shows its id)"
-    elif "malformed" in text or "not a database" in text or "file is encrypted" in text or "corrupt" in text:
-        fix = (f"it is damaged ({exc}): restore it from a backup, or move it aside (mv {path} {path}.damaged) to "
-               "start a new journal; runs recorded in it cannot be resumed without it")
-    elif "unable to open" in text:
-        fix = f"it cannot be opened ({exc}): check that {path.parent} exists and is writable"
-    elif "locked" in text or "busy" in text:
-        fix = "another asrctl process holds it locked for too long; wait for it and try again"
-    else:
-        fix = f"SQLite reported: {exc}"
-    return BadInput(f"{path}: {fix}")
+class JournalUnusable(StoreUnavailable):
+    """The journal cannot be read or written (damaged, read-only, disk full): exit 2, nothing more is recorded."""
+
+
+def _db_problem(path: Path, exc: BaseException) -> JournalUnusable:
+    from asrctl.recovery.sqlite_state import sqlite_problem
+
+    return JournalUnusable(sqlite_problem(path, exc, f"restore it from a backup, or move it aside (mv {path} "
+                                                     f"{path}.damaged) to start a new journal; runs recorded in it "
+                                                     "cannot be resumed without it"))
 
 
 class Journal:
@@ -189,7 +183,7 @@ class Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.is_dir():
-                raise BadInput(f"{self.path}: is a directory, not a journal file; move it aside")
+                raise JournalUnusable(f"{self.path}: is a directory, not a journal file; move it aside")
             self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -202,31 +196,43 @@ class Journal:
             raise _db_problem(self.path, exc) from None
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "runs" in tables and version < SCHEMA_VERSION:
-            raise BadInput(
-                f"{self.path}: written by an older asrctl (journal schema {version}, this one reads {SCHEMA_VERSION}); "
-                f"move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
-            )
-        if version > SCHEMA_VERSION:
-            raise BadInput(f"{self.path}: written by a newer asrctl (journal schema {version}); upgrade asrctl")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        """Create or check the schema and the journal's identity in one exclusive transaction, so processes opening a
+        new journal at the same moment see either nothing or all of it (never tables without a version)."""
         marker = self.path.with_name(self.path.stem + ".id")
-        row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
-        if row is None:
-            if marker.is_file():
-                raise BadInput(
-                    f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names journal "
-                    f"{marker.read_text().strip()}): restore it from a backup, or remove {marker} to start a new "
-                    "journal knowingly"
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "runs" in tables and version < SCHEMA_VERSION:
+                raise JournalUnusable(
+                    f"{self.path}: written by an older asrctl (journal schema {version}, this one reads "
+                    f"{SCHEMA_VERSION}); move it aside (mv {self.path} {self.path}.v{version}) to start a new journal"
                 )
-            journal_id = secrets.token_hex(8)
-            self._db.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+            if version > SCHEMA_VERSION:
+                raise JournalUnusable(f"{self.path}: written by a newer asrctl (journal schema {version}); upgrade "
+                                      "asrctl")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            row = self._db.execute("SELECT value FROM meta WHERE key='journal_id'").fetchone()
+            if row is None:
+                if marker.is_file():
+                    raise JournalUnusable(
+                        f"{self.path}: lost its runs (it was emptied, truncated or replaced; {marker.name} names "
+                        f"journal {marker.read_text().strip()}): restore it from a backup, or remove {marker} to "
+                        "start a new journal knowingly"
+                    )
+                journal_id = secrets.token_hex(8)
+                self._db.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+            else:
+                journal_id = row[0]
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        if not marker.is_file():  # after the commit: a crash before it leaves no marker naming an unborn journal
             marker.write_text(journal_id + "\n", encoding="utf-8")
-        elif not marker.is_file():
-            marker.write_text(row[0] + "\n", encoding="utf-8")
 
     def close(self) -> None:
         with self._lock:
@@ -293,6 +299,13 @@ class Journal:
             raise BadInput(f"run {run_id!r}: no such run in {self.path}; list runs with `asrctl runs list`")
         return self._run(rows[0])
 
+    def cancel_requested(self, run_id: str) -> bool:
+        """``asrctl runs cancel`` asked this run to stop (one column: the engine asks before every side effect)."""
+        rows = self._query("SELECT cancel_requested FROM runs WHERE run_id=?", (run_id,))
+        if not rows:
+            raise BadInput(f"run {run_id!r}: no such run in {self.path}; list runs with `asrctl runs list`")
+        return bool(rows[0][0])
+
     def summaries(self, *, limit: int | None = None, plan: str | None = None,
                   status: str | None = None) -> list[RunSummary]:
         """Newest last, without reading any step: what ``asrctl runs list`` prints."""
@@ -340,15 +353,18 @@ class Journal:
     # -- steps -----------------------------------------------------------------------------------------------------
     def ensure_step(self, run_id: str, step_id: str, **identity: Any) -> StepRecord:
         """Create the step row the first time a run reaches it; return its current state."""
+        existing = self.step(run_id, step_id)  # a resumed run finds most of its steps: no write, no fsync
+        if existing is not None:
+            return existing
+        fields = {"run_id": run_id, "step_id": step_id, **identity}
         with self._tx() as db:
-            row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
+            # The next seq and the row in one statement; DO NOTHING if another thread created it meanwhile.
+            row = db.execute(
+                f"INSERT INTO steps (seq, {', '.join(fields)}) SELECT COALESCE(MAX(seq), 0) + 1, "
+                f"{', '.join('?' for _ in fields)} FROM steps WHERE run_id=? ON CONFLICT DO NOTHING RETURNING *",
+                (*fields.values(), run_id),
+            ).fetchone()
             if row is None:
-                seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id=?", (run_id,)).fetchone()[0]
-                fields = {"run_id": run_id, "step_id": step_id, "seq": seq, **identity}
-                db.execute(
-                    f"INSERT INTO steps ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
-                    tuple(fields.values()),
-                )
                 row = db.execute("SELECT * FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)).fetchone()
         return StepRecord.model_validate(dict(row))
 

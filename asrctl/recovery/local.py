@@ -111,28 +111,7 @@ class LocalRuntime:
 
     # -- effects ---------------------------------------------------------------------------------------------------
     async def run_script(self, call: ScriptCall) -> ScriptResult:
-        root = project_dir()
-        script = (root / call.path).resolve()
-        allowed = (root / ACTIONS_DIR).resolve()
-        if not script.is_relative_to(allowed) or not script.is_file():
-            # The plan validation refuses these; checked again here because this is where a process starts.
-            return ScriptResult(2, "", f"{call.path}: action scripts must be files inside {ACTIONS_DIR}/")
-        env = child_environment({"ASRCTL_CONTEXT": call.context_json})
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(script), *call.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, cwd=root,
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(call.context_json.encode()), timeout=call.timeout)
-        except TimeoutError:
-            proc.kill()
-            out, err = await proc.communicate()
-            return ScriptResult(None, out.decode(errors="replace"), err.decode(errors="replace"))
-        except asyncio.CancelledError:
-            proc.kill()
-            await proc.wait()
-            raise
-        return ScriptResult(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+        return await run_action_script(call)
 
     async def request_approval(self, step_id: str, instruction: str, timeout_seconds: float) -> Approval | None:
         if not self.approver.blocking:
@@ -153,7 +132,7 @@ class LocalRuntime:
         return await future
 
     def cancel_requested(self) -> bool:
-        return self.store.get_run(self.run_id).cancel_requested
+        return self.store.cancel_requested(self.run_id)
 
     def stop_reason(self) -> str | None:
         return self._stop_reason
@@ -168,6 +147,34 @@ class LocalRuntime:
 
     def state_dir(self) -> str:
         return str(state_home())
+
+
+async def run_action_script(call: ScriptCall) -> ScriptResult:
+    """Run an action script as a child process of this one (the local runtime, and the Temporal worker's script
+    activity): ``python <script> <args>`` in the project directory, the context on stdin and in ``ASRCTL_CONTEXT``,
+    an environment without credentials, killed at its timeout."""
+    root = project_dir()
+    script = (root / call.path).resolve()
+    allowed = (root / ACTIONS_DIR).resolve()
+    if not script.is_relative_to(allowed) or not script.is_file():
+        # The plan validation refuses these; checked again here because this is where a process starts.
+        return ScriptResult(2, "", f"{call.path}: action scripts must be files inside {ACTIONS_DIR}/")
+    env = child_environment({"ASRCTL_CONTEXT": call.context_json})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), *call.args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=root,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(call.context_json.encode()), timeout=call.timeout)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        return ScriptResult(None, out.decode(errors="replace"), err.decode(errors="replace"))
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return ScriptResult(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
 def wall_time() -> float:

@@ -19,7 +19,7 @@ Guarantees (DESIGN "Runbook engine guarantees"):
 
 from __future__ import annotations
 
-import zlib
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,10 @@ MACHINE_OPERATION_TIMEOUT = 2 * 3600
 # job of its operation seen so far, and until then the group is polled at most every QUIET_POLL_FACTOR intervals.
 EARLIEST_DONE_FRACTION = 0.95
 QUIET_POLL_FACTOR = 5
+# Inside that window only the group's last job decides when the group is done: while more than this many of its
+# jobs run, polling at the interval still sees the next-to-last end in time to poll at twice the rate for the last.
+# (Simulated 14-job groups: 37 % fewer polls, the same lag for the last job.)
+FAST_POLL_JOBS = 2
 # Recovery-plan jobs can stop Suspended on a manual action, which the item list does not show: every this-many polls
 # each running plan job is read itself, so the pause surfaces within a few minutes for a few extra reads.
 SUSPEND_CHECK_EVERY = 4
@@ -106,7 +110,8 @@ class GroupDriver:
         pending = [n for n in group.machines if rows[n].status not in DONE_STEP_STATUSES]
         if not pending:
             return []
-        units = [tuple(pending)] if plan_name else [(n,) for n in pending]
+        whole = plan_name is not None or OPERATIONS[operation].scope == "run"
+        units = [tuple(pending)] if whole else [(n,) for n in pending]
         tasks = []
         for members in units:
             member_rows = [rows[m] for m in members]
@@ -123,7 +128,7 @@ class GroupDriver:
                 key=f"plan:{plan_name}" if plan_name else members[0], members=members,
                 step_ids=tuple(r.step_id for r in member_rows), attempt=attempt, phase=phase,
                 recovery_plan=plan_name,
-                request_step=str(StepId(si, gi)) + "/plan" if plan_name else member_rows[0].step_id,
+                request_step=str(StepId(si, gi)) + "/plan" if whole else member_rows[0].step_id,
                 first_sent=_ts(first) if phase != "start" else None,
             )
             if job_id:
@@ -144,7 +149,7 @@ class GroupDriver:
         """Before sending anything: adopt jobs already running, skip what is done, refuse what cannot start."""
         op = OPERATIONS[operation]
         names = [m for t in tasks for m in t.members]
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, names)
+        status = await self.engine.describe_machines(names)
         later = {s for name in self.engine.stages[si + 1:] for s in (*OPERATIONS[name].sources.get("modernized", ()),
                                                                       *OPERATIONS[name].sources.get("classic", ()))}
         for task in tasks:
@@ -197,11 +202,15 @@ class GroupDriver:
             return
         failures: list[str] = []
         interval = self.engine.poll_interval
-        # Runs started together would poll in lock-step and spend the shared read budget in bursts: give each plan
-        # its own phase within the poll interval (from stable names, so a rerun polls at the same moments).
-        phase = (zlib.crc32(f"{self.engine.stack_name}/{self.engine.plan.name}".encode()) % 1000) / 1000
-        next_poll = self.rt.now() + interval * (1 + phase)
-        while any(t.phase != "done" for t in tasks):
+        # Polls land on the grid every run on this clock shares, so the groups of concurrent runs that poll at the
+        # same moment share one backend read (asrctl.recovery.polling).
+        tick = self.engine.pacing.polls.next_tick
+        next_poll = tick(self.rt.now() + interval, interval)
+        # On a wall clock no wait is longer than a poll interval, so `asrctl runs cancel` is seen within one; a
+        # simulated clock runs far ahead of real time, and cutting its waits would only add idle wake-ups.
+        longest_wait = interval if self.engine.clock_kind == "wall" else math.inf
+        live = [t for t in tasks if t.phase != "done"]
+        while live:
             try:
                 self.engine.check_stop()
             except Exception:
@@ -209,43 +218,49 @@ class GroupDriver:
                     break
                 raise
             now = self.rt.now()
-            in_flight = sum(len(t.members) for t in tasks if t.phase == "poll")
-            for task in tasks:
-                if task.phase in ("start", "reconcile") and task.first_sent is not None and \
-                        now - task.first_sent > MACHINE_OPERATION_TIMEOUT:
-                    self._fail_task(operation, task, failures, f"not accepted within {_minutes(now - task.first_sent)} "
-                                    f"(throttled or unanswered the whole time)")
-                    continue
-                if task.phase == "reconcile" and task.not_before <= now:
-                    await self._reconcile(operation, task)
-                if task.phase == "start" and task.not_before <= now and in_flight < self.engine.concurrency:
-                    await self._start(operation, task, failures)
-                    in_flight += len(task.members) if task.phase == "poll" else 0
-            polling = [t for t in tasks if t.phase == "poll"]
+            sending = [t for t in live if t.phase in ("start", "reconcile")]
+            if sending:  # most wake-ups only poll: the start/reconcile pass is for the tasks that need it
+                in_flight = sum(len(t.members) for t in live if t.phase == "poll")
+                for task in sending:
+                    if task.first_sent is not None and now - task.first_sent > MACHINE_OPERATION_TIMEOUT:
+                        self._fail_task(operation, task, failures, f"not accepted within "
+                                        f"{_minutes(now - task.first_sent)} (throttled or unanswered the whole time)")
+                        continue
+                    if task.phase == "reconcile" and task.not_before <= now:
+                        await self._reconcile(operation, task)
+                    if task.phase == "start" and task.not_before <= now and in_flight < self.engine.concurrency:
+                        await self._start(operation, task, failures)
+                        in_flight += len(task.members) if task.phase == "poll" else 0
+            polling = [t for t in live if t.phase == "poll"]
             now = self.rt.now()
             if polling and now >= next_poll:
                 await self._poll(operation, polling, failures)
-                next_poll = self._next_poll(operation, [t for t in tasks if t.phase == "poll"])
-            if not any(t.phase != "done" for t in tasks):
+                polling = [t for t in polling if t.phase == "poll"]
+                queued = any(t.phase == "start" for t in sending)  # only those can still wait for a slot
+                next_poll = tick(self._next_poll(operation, polling, queued), interval)
+            live = [t for t in live if t.phase != "done"]
+            if not live:
                 break
-            waits = [t.not_before for t in tasks if t.phase in ("start", "reconcile") and t.not_before > now]
-            if any(t.phase == "poll" for t in tasks):
+            waits = [t.not_before for t in live if t.phase in ("start", "reconcile") and t.not_before > now]
+            if polling:
                 waits.append(next_poll)
             wake = min(waits) if waits else now
-            await self.rt.wait(max(0.0, min(wake - self.rt.now(), interval)))
+            await self.rt.wait(max(0.0, min(wake - self.rt.now(), longest_wait)))
         if failures:
             raise _stop("; ".join(failures))
 
-    def _next_poll(self, operation: str, polling: list[Task]) -> float:
+    def _next_poll(self, operation: str, polling: list[Task], queued: bool = False) -> float:
         """When to read the group's status next: rarely until the earliest moment one of its jobs can plausibly be
-        done (its start plus the shortest job of this operation seen), then at twice the rate."""
+        done (its start plus the shortest job of this operation seen), then at the interval while several jobs run
+        and at twice the rate for the last ones — or while tasks wait for a slot (``queued``: an end frees one)."""
         now = self.rt.now()
         interval = self.engine.poll_interval
         shortest = self.engine.pacing.jobs.shortest.get(operation)
         if shortest is None or not polling:
             return now + interval
-        first_done = min(t.first_sent or now for t in polling) + EARLIEST_DONE_FRACTION * shortest
-        return max(now + interval / 2, min(first_done, now + QUIET_POLL_FACTOR * interval))
+        first_done = min([t.first_sent or now for t in polling]) + EARLIEST_DONE_FRACTION * shortest
+        fast = now + (interval / 2 if queued or len(polling) <= FAST_POLL_JOBS else interval)
+        return max(fast, min(first_done, now + QUIET_POLL_FACTOR * interval))
 
     # -- side effects ----------------------------------------------------------------------------------------------
     async def _start(self, operation: str, task: Task, failures: list[str]) -> None:
@@ -305,7 +320,7 @@ class GroupDriver:
                                        job_token=found.token)
             task.job, task.phase = found, "poll"
             return
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, list(task.members))
+        status = await self.engine.describe_machines(list(task.members))
         current = [status[m].current_job for m in task.members if m in status and status[m].current_job is not None]
         target = OPERATIONS[operation].target
         if current and current[0].operation == operation:
@@ -328,15 +343,15 @@ class GroupDriver:
     async def _poll(self, operation: str, polling: list[Task], failures: list[str]) -> None:
         """One batched status read; finishes the tasks whose job ended and learns how long their jobs took."""
         names = [m for t in polling for m in t.members]
-        status = await self.engine.read("describe_machines", self.backend.describe_machines, names)
+        status = await self.engine.describe_machines(names)
         now = self.rt.now()
+        # The jobs still running on some machine: a task whose job is among them has nothing to do this poll.
+        running_jobs = {ms.current_job.id for ms in status.values() if ms.current_job is not None}
+        suspendable = self.backend.capabilities.jobs_can_suspend
         for task in polling:
             assert task.job is not None
-            running = any(
-                status.get(m) is not None and status[m].current_job is not None
-                and status[m].current_job.id == task.job.id for m in task.members
-            )
-            check_suspended = (task.recovery_plan is not None and self.backend.capabilities.jobs_can_suspend
+            running = task.job.id in running_jobs
+            check_suspended = (suspendable and task.recovery_plan is not None
                                and task.polls % SUSPEND_CHECK_EVERY == 0)
             task.polls += 1
             overdue = task.first_sent is not None and now - task.first_sent > MACHINE_OPERATION_TIMEOUT

@@ -66,6 +66,7 @@ class Operation:
     moves_vms: bool = False  # a failover of some kind: plan actions without `when` run for it
     chooses_point: bool = False  # takes --recovery-point
     group_job: bool = False  # machines of a multi-VM group go through one recovery-plan job (ASR refuses per item)
+    scope: Literal["machine", "run"] = "machine"  # run: one request for every machine of the run, not per group
     architectures: tuple[Architecture, ...] = field(default=ARCHITECTURES)
 
     def allowed_from(self, architecture: Architecture) -> tuple[MachineState, ...]:
@@ -199,6 +200,14 @@ OPERATIONS: dict[str, Operation] = {
             architectures=("classic",),
             asr={"classic": AsrNames("switchProvider", "SwitchProtection", ("SwitchProvider", "MigrateProvider"))},
         ),
+        Operation(
+            # ASR does not migrate recovery plans (move-from-classic-to-modernized-vmware-disaster-recovery.md):
+            # after the move, the target vault gets the plans from runbooks/plans/*.yaml, created idempotently.
+            name="recreate-recovery-plans", title="Re-create the recovery plans on the modernized vault",
+            sources={"modernized": ("protected",)}, target="protected", direction="primary-to-recovery",
+            network=None, duration=60, scope="run", architectures=("modernized",),
+            asr={"modernized": AsrNames("create", "", ("CreateRecoveryPlan",))},
+        ),
     )
 }
 
@@ -208,7 +217,8 @@ OperationName = Literal[
 ]
 OPERATION_NAMES: tuple[str, ...] = tuple(OPERATIONS)
 # What a plan action's `when` may name: the operations a recovery plan run performs (not the migration move).
-PLAN_OPERATIONS: tuple[str, ...] = tuple(n for n in OPERATIONS if n != "switch-provider")
+PLAN_OPERATIONS: tuple[str, ...] = tuple(n for n in OPERATIONS if n not in ("switch-provider",
+                                                                           "recreate-recovery-plans"))
 # Plan actions without `when` run for these (DESIGN: "default: all failovers").
 FAILOVER_OPERATIONS: tuple[str, ...] = tuple(n for n, op in OPERATIONS.items() if op.moves_vms)
 RECOVERY_POINT_TYPES: tuple[str, ...] = (
@@ -249,8 +259,11 @@ COMMANDS: dict[str, Command] = {
         # reprotected earlier (asrctl reprotect) joins at the failback stage.
         Command("failback", ("reprotect", "failback", "commit-failback", "reenable"), main_stage=1),
         Command("failback-cancel", ("cancel-failback",), readiness=False),
+        # classic → modernized: every machine switched, in batches (the migration plan's groups), then the plans.
+        Command("migrate", ("switch-provider", "recreate-recovery-plans"), readiness=False),
     )
 }
+MIGRATION_BATCH = 10  # machines per switchProvider batch: the portal's limit (the ARM limit is not documented)
 
 
 def stage_states(stages: tuple[str, ...], architecture: Architecture) -> set[str]:

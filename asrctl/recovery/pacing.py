@@ -1,6 +1,6 @@
-"""The engine's pacing: a client-side token bucket inside ARM's request budget, and what it learns about job
-durations to poll well. Both belong to the engine (not to a provider) and are shared by every run in the process
-that talks to the same backend (:func:`pacing_for`).
+"""The engine's pacing: a client-side token bucket inside ARM's request budget, what it learns about job durations
+to poll well, and the status polls it sends (:mod:`asrctl.recovery.polling`). All three belong to the engine (not
+to a provider) and are shared by every run in the process that talks to the same backend (:func:`pacing_for`).
 
 ARM throttles per region, subscription and principal with token buckets: reads 250 burst refilled 25/s, writes
 200 burst refilled 10/s (REFERENCE.md §3). The client bucket keeps :data:`BUDGET_FRACTION` of both the burst and
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from asrctl.recovery.polling import StatusPolls
 from asrctl.recovery.providers.protocol import Capabilities
 
 BUDGET_FRACTION = 0.9
@@ -62,8 +63,15 @@ class JobStats:
 
 @dataclass
 class Pacing:
+    """What every run on one backend shares: the read/write budget, job durations, and one status poll per tick.
+    Runs given the same Pacing share all three; a run given its own polls alone (``Pacing(limiter, jobs)``)."""
+
     limiter: RateLimiter
     jobs: JobStats = field(default_factory=JobStats)
+    polls: StatusPolls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.polls = StatusPolls(self.limiter, origin=self.limiter.buckets["reads"].stamp)
 
 
 _SHARED: dict[str, Pacing] = {}

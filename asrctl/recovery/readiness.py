@@ -46,7 +46,8 @@ from asrctl.recovery.retry import read_with_retries
 
 CheckStatus = Literal["pass", "warn", "fail"]
 STATE_CHECKS = ("protected-item", "no-running-job", "state", "test-failover-cleaned", "test-network",
-                "failback-infrastructure", "reprotect-agent", "failback-datastore")
+                "failback-infrastructure", "reprotect-agent", "failback-datastore", "component-version",
+                "target-appliance")
 # Stages that need the on-premises side (the appliance) working: a planned failover shuts the source down and syncs
 # through it; reprotect, failback and re-enable replicate through it. Drills and unplanned failovers run from Azure.
 NEEDS_ON_PREM = ("planned-failover", "reprotect", "failback", "reenable")
@@ -254,10 +255,10 @@ def _state_reason(state: str, command: Command, arch: str) -> str:
 def _state_advice(state: str, command: Command, plan: str, stack: str) -> str:
     first = command.stages[0]
     if state == "protected":
-        if first in ("commit", "reprotect"):
-            return f"it has not failed over; fail over first (`asrctl failover {plan} --stack {stack} --planned`)"
         if command.name.startswith("failback"):
             return "it runs on-premises (never failed over, or already failed back): there is nothing to fail back"
+        if first in ("commit", "reprotect"):
+            return f"it has not failed over; fail over first (`asrctl failover {plan} --stack {stack} --planned`)"
         if first == "cleanup-test-failover":
             return "there is no test failover to clean up"
     if state in ("failed-over", "committed", "reprotected", "failback-pending", "failed-back"):
@@ -453,3 +454,47 @@ def _replication_checks(report: ReadinessReport, plan: Plan, cfg: StackConfig, p
 
 def command_of(name: str) -> Command:
     return COMMANDS[name]
+
+
+MIN_CLASSIC_COMPONENTS = {"process-server": "9.50", "rcm-proxy": "1.35.8419.34591", "mars": "2.0.9249.0",
+                          "replication-service": "1.35.8433.24227"}  # move-from-classic-to-modernized…md
+
+
+def _version_digits(text: str) -> tuple[int, ...]:
+    """A component version as ASR reports it (it may carry a build suffix): its numbers, in order."""
+    return tuple(int(p) for p in re.findall(r"\d+", text))
+
+
+def migration_checks(report: ReadinessReport, source: StackConfig, target: StackConfig, target_name: str,
+                     provider: RecoveryProvider) -> None:
+    """The classic → modernized move's own checks (REFERENCE-modernized §5): classic components at 9.50+, machines
+    not in critical health, the target appliance registered; the tenant cannot be read from the stack files."""
+    add = report.checks.append
+    env = read_with_retries(provider.describe_environment, provider.clock, "describe_environment")
+    versions = env.details.get("component_versions", {})
+    for component, minimum in MIN_CLASSIC_COMPONENTS.items():
+        found = versions.get(component)
+        if found is None:
+            add(ReadinessCheck("component-version", "warn", f"the {component} version is not reported; it must be "
+                               f"{minimum} or later"))
+        elif _version_digits(found) < _version_digits(minimum):
+            add(ReadinessCheck("component-version", "fail", f"{component} is {found}, below {minimum}",
+                               advice=f"upgrade the classic {component} to {minimum} or later"))
+        else:
+            add(ReadinessCheck("component-version", "pass", f"{component} {found}"))
+    statuses = read_with_retries(lambda: provider.describe_machines([m.name for m in source.machines]),
+                                 provider.clock, "describe_machines")
+    for name, st in statuses.items():
+        if st.replication_health == "Critical":
+            add(ReadinessCheck("replication-health", "fail", "replication health is Critical", name,
+                               advice="fix its replication first: critical machines cannot move"))
+    if provider.name != "simulator" and target.registration is None:
+        add(ReadinessCheck("target-appliance", "fail", f"stack {target_name} has no registered appliance",
+                           advice=f"register the appliance and run `asrctl discover --stack {target_name}`"))
+    elif target.replication_appliances is None:
+        add(ReadinessCheck("target-appliance", "fail", f"stack {target_name} declares no replication appliance",
+                           advice="add replicationAppliances to the target stack"))
+    else:
+        add(ReadinessCheck("target-appliance", "pass", f"stack {target_name}'s appliance(s) registered"))
+    add(ReadinessCheck("tenant", "warn", "both vaults must be in one Microsoft Entra tenant; the stack files do not "
+                       "say which tenant a subscription is in"))

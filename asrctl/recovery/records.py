@@ -142,6 +142,7 @@ class RunSpec(_Frozen):
     engine: Engine = "local"
     provider_identity: str = ""  # RecoveryProvider.identity() at start: the run refuses another backend
     provider_state: dict[str, Any] = Field(default_factory=dict)  # RecoveryProvider.export_state() at start
+    to_stack: str | None = None  # asrctl migrate: the modernized stack the machines move to
 
     @property
     def main_operation(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from asrctl.config import StackConfig, load_stack
 from asrctl.errors import BadInput, RunInterrupted, RunPaused
-from asrctl.plans import Plan, load_plan
+from asrctl.plans import Plan, load_plan, migration_plan
 from asrctl.project import state_home
 from asrctl.recovery.approval import Approver, PreApproved, default_approver
 from asrctl.recovery.claim import claim, holder
@@ -74,6 +74,17 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
     stack_cfg = load_stack(stack_name)
     plan = load_plan(plan_name, stack_cfg, stack_name)
     key = command_key(command, cleanup=cleanup, planned=planned, cancel=cancel)
+    return _start(command, key, plan, stack_cfg, stack_name, provider_name, planned=planned,
+                  recovery_point=recovery_point, cleanup=cleanup, auto_approve=auto_approve,
+                  skip_readiness=skip_readiness, approver=approver, on_event=on_event,
+                  provider_options=provider_options)
+
+
+def _start(command: str, key: str, plan: Plan, stack_cfg: StackConfig, stack_name: str, provider_name: str, *,
+           planned: bool | None = None, recovery_point: str = "latest", cleanup: bool = True,
+           auto_approve: bool = False, skip_readiness: bool = False, approver: Approver | None = None,
+           on_event: Any = None, provider_options: dict[str, Any] | None = None, to_stack: str | None = None,
+           extra_checks: Any = None) -> RunRecord:
     cmd = COMMANDS[key]
     journal = Journal()
     run_id = new_run_id(plan.name)
@@ -85,12 +96,17 @@ def start(command: str, plan_name: str, stack_name: str, provider_name: str, *, 
         provider = make_provider(provider_name, stack_cfg, stack_name, on_job_started=_job_recorder(journal, run_id),
                                  **(provider_options or {}))
         report = preflight(plan, stack_cfg, stack_name, provider, key, recovery_point, skip_readiness)
+        if extra_checks is not None:
+            extra_checks(report, provider)
+            problem = refusal(report)
+            if problem is not None:
+                raise problem
         with claim(run_id):
             spec = RunSpec(
                 command=command, command_key=key, stages=cmd.stages, main_stage=cmd.main_stage,
                 recovery_point=recovery_point, cleanup=cleanup, auto_approve=auto_approve, planned=planned,
                 skip_readiness=skip_readiness, architecture=stack_cfg.architecture,
-                provider_identity=provider.identity(), provider_state=provider.export_state(),
+                provider_identity=provider.identity(), provider_state=provider.export_state(), to_stack=to_stack,
             )
             journal.create_run(
                 run_id=run_id, plan=plan.name, stack=stack_name, spec=spec, provider=provider.name,
@@ -120,7 +136,13 @@ def _drive(journal: Journal, run_id: str, plan: Plan, stack_cfg: StackConfig, st
     backend = LocalBackend(provider)
     pacing = pacing_for(provider.identity(), provider.capabilities, provider.clock.now())
     engine = Engine(plan, stack_cfg, stack_name, run_id, runtime, backend, pacing)
-    drive(engine, runtime)
+    try:
+        drive(engine, runtime)
+    except KeyboardInterrupt:  # Ctrl-C before the event loop took over the signal: nothing was sent yet
+        journal.update_run(run_id, "interrupted", status="interrupted",
+                           error="interrupted before anything was sent; resume with `asrctl runs resume "
+                                 f"{run_id}`")
+        runtime.request_stop("interrupted", signal.SIGINT)
     record = _conclude(journal, run_id)
     if record.status == "interrupted":
         code = 143 if runtime.signal == signal.SIGTERM else 130
@@ -152,16 +174,25 @@ def resume(run_id: str, *, approve: bool = False, by: str | None = None, comment
                 raise BadInput(f"plan {run.plan} on stack {run.stack} already has an active run {active.run_id}; "
                                f"finish or cancel it before resuming {run_id}")
             stack_cfg = load_stack(run.stack)
-            plan = load_plan(run.plan_path if Path(run.plan_path).is_file() else run.plan, stack_cfg, run.stack)
+            spec = run.spec
+            options = dict(provider_options or {})
+            if spec.to_stack:  # a migration: its plan is the stack's machines in batches, not a file
+                plan = migration_plan(stack_cfg, run.stack, spec.to_stack)
+                options["migration_target"] = (load_stack(spec.to_stack), spec.to_stack)
+            else:
+                plan = load_plan(run.plan_path if Path(run.plan_path).is_file() else run.plan, stack_cfg, run.stack)
+            if plan.sha256 != run.plan_sha256 and spec.to_stack:
+                raise BadInput(f"stack {run.stack}: its machines changed since migration run {run_id} started; a "
+                               f"run only resumes what it started with: restore the stack file, or cancel the run "
+                               f"(`asrctl runs cancel {run_id}`) and start a new migration")
             if plan.sha256 != run.plan_sha256:
                 raise BadInput(
                     f"{display_path(plan.path)}: changed since run {run_id} started (sha256 {run.plan_sha256[:12]}… → "
                     f"{plan.sha256[:12]}…); a run only resumes the plan it started with: restore the file, or cancel "
                     f"the run (`asrctl runs cancel {run_id}`) and start a new one"
                 )
-            spec = run.spec
             provider = make_provider(run.provider, stack_cfg, run.stack, state=spec.provider_state,
-                                     on_job_started=_job_recorder(journal, run_id), **(provider_options or {}))
+                                     on_job_started=_job_recorder(journal, run_id), **options)
             identity = provider.identity()
             if spec.provider_identity and identity != spec.provider_identity:
                 raise BadInput(
@@ -178,6 +209,41 @@ def resume(run_id: str, *, approve: bool = False, by: str | None = None, comment
         if provider is not None:
             provider.close()
         journal.close()
+
+
+def migrate(stack_name: str, to_stack: str, provider_name: str, *, auto_approve: bool = False,
+            approver: Approver | None = None, on_event: Any = None) -> RunRecord:
+    """``asrctl migrate``: move a classic stack's replicating machines to a modernized stack's vault, in batches,
+    then re-create the recovery plans there — a journaled, resumable run like any other (its plan is generated)."""
+    from asrctl.recovery.readiness import migration_checks
+
+    source = load_stack(stack_name)
+    target = load_stack(to_stack)
+    problems = migration_problems(source, stack_name, target, to_stack)
+    if problems:
+        raise BadInput(f"migrate --stack {stack_name} --to-stack {to_stack}: {'; '.join(problems)}")
+    plan = migration_plan(source, stack_name, to_stack)
+    return _start("migrate", "migrate", plan, source, stack_name, provider_name, auto_approve=auto_approve,
+                  approver=approver, on_event=on_event, provider_options={"migration_target": (target, to_stack)},
+                  to_stack=to_stack,
+                  extra_checks=lambda report, provider: migration_checks(report, source, target, to_stack,
+                                                                         provider))
+
+
+def migration_problems(source: StackConfig, source_name: str, target: StackConfig, target_name: str) -> list[str]:
+    """What makes a classic → modernized move impossible from the stack files alone (REFERENCE-modernized §5)."""
+    problems = []
+    if source.architecture != "classic":
+        problems.append(f"stack {source_name} is {source.architecture}; only a classic stack moves to modernized")
+    if target.architecture != "modernized":
+        problems.append(f"stack {target_name} is {target.architecture}; the target must be a modernized stack")
+    if source.location != target.location:
+        problems.append(f"the vaults must be in one region ({source_name}: {source.location}, {target_name}: "
+                        f"{target.location})")
+    missing = [m.name for m in source.machines if m.name not in target.machines_by_name]
+    if missing:
+        problems.append(f"stack {target_name} must describe every machine that moves; missing: {', '.join(missing)}")
+    return problems
 
 
 def cancel(run_id: str, wait_seconds: float = 30.0) -> tuple[RunRecord, list[str]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from asrctl.errors import BadInput
 from asrctl.recovery.providers.protocol import (
     Capabilities,
     EnvironmentStatus,
@@ -26,6 +27,11 @@ from asrctl.recovery.providers.protocol import (
     OperationRequest,
 )
 from asrctl.recovery.records import RunRow, StepRecord
+
+
+class StoreUnavailable(BadInput):
+    """The run's store can no longer record anything (local: the journal is damaged, read-only or its disk full).
+    The interpreter stops at once, sends nothing more and leaves the run as the store last saw it (resumable)."""
 
 
 @dataclass(frozen=True)

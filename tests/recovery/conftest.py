@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,107 @@ def make_lab(project_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for lab in labs:
         lab.arm.stop()
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Team mode (Temporal): one real dev server per test session (per xdist worker), a namespace per test.
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory):
+    from recovery.temporal.server import start_server
+
+    server = start_server(tmp_path_factory.mktemp("temporal"))
+    yield server
+    server.stop()
+
+
+class Team:
+    """The team-mode environment of one test: its namespace, in-process or subprocess workers, cleanup."""
+
+    def __init__(self, server, namespace: str, env: dict[str, str]) -> None:
+        self.server = server
+        self.namespace = namespace
+        self.env = env
+        self._threads: list = []
+        self.procs: list = []
+
+    def worker(self):
+        """A worker in this process (shares the test's environment: $ASRCTL_HOME, faults, project copy)."""
+        from asrctl.recovery.temporal.settings import TeamSettings
+        from asrctl.recovery.temporal.worker import start_in_thread
+
+        workers, thread = start_in_thread([TeamSettings.resolve(None)])
+        self._threads.append((workers, thread))
+        return workers
+
+    def spawn_worker(self, **extra_env: str):
+        """``asrctl worker`` as its own process (to kill -9 it); stopped by its pid at teardown."""
+        import subprocess
+        import sys
+
+        env = {**os.environ, **extra_env}
+        log = open(os.environ["ASRCTL_HOME"] + f"-worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", "asrctl", "worker"], env=env, cwd=PROJECT, stdout=log,
+                                stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        import asyncio
+        import signal
+
+        from recovery.temporal.server import clean_namespace
+
+        for workers, thread in self._threads:
+            workers.stop()
+            thread.join(30)
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        asyncio.run(clean_namespace(self.server.address, self.namespace))
+
+
+@pytest.fixture
+def team(temporal_server, monkeypatch: pytest.MonkeyPatch):
+    """A fresh namespace on the session's dev server, the ASRCTL_TEMPORAL_* settings pointing at it, and quick
+    worker-loss detection (5 s activity timeout). Workers are started by the test (``team.worker()``)."""
+    from recovery.temporal.server import next_namespace
+
+    env = {
+        "ASRCTL_TEMPORAL_ADDRESS": temporal_server.address,
+        "ASRCTL_TEMPORAL_NAMESPACE": next_namespace(temporal_server),
+        "ASRCTL_TEMPORAL_TASK_QUEUE": "asrctl-test",
+        "ASRCTL_TEMPORAL_ACTIVITY_TIMEOUT": "5",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ASRCTL_ENGINE", raising=False)
+    environment = Team(temporal_server, env["ASRCTL_TEMPORAL_NAMESPACE"], env)
+    yield environment
+    environment.close()
+
+
+@pytest.fixture(params=["local", "temporal"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The interpreter's tests on both runtimes: ``temporal`` runs every CLI command of the test through a dev
+    server and an in-process worker (ASRCTL_ENGINE=temporal)."""
+    if request.param == "temporal":
+        request.getfixturevalue("team").worker()
+        monkeypatch.setenv("ASRCTL_ENGINE", "temporal")
+    return request.param
+
+
+def run_events(run_id: str) -> list[dict]:
+    """The run's audit events from whichever engine ran it (the journal, or the workflow's `journal` query)."""
+    if os.environ.get("ASRCTL_ENGINE") == "temporal":
+        from asrctl.recovery.temporal.client import run_events as team_events
+
+        return team_events(run_id)
+    from asrctl.recovery.journal import Journal
+
+    journal = Journal()
+    try:
+        return journal.events(run_id)
+    finally:
+        journal.close()

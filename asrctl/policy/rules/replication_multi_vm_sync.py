@@ -3,23 +3,24 @@
 "A plan uses it" means: some recovery plan group holds two or more machines. Those machines fail over in
 parallel as one tier (a SQL cluster, an app farm) and must share a crash/app-consistent recovery point, which only
 multi-VM sync gives. The stack passes the groups that qualify as policy config ``multiVmSyncUsedBy``
-("plan/group"); without that config the rule cannot decide and stays silent.
+("plan/group"); without that config the rule cannot decide and stays silent. Classic policies say
+``multiVmSyncStatus: Enable``, InMageRcm says ``enableMultiVmSync: "true"``.
 """
 
-from asrctl.policy.rule import Rule, dig
-from asrctl.policy.rules._replication import classic_policy_input
+from asrctl.policy.rule import Rule
+from asrctl.policy.rules._replication import policy_knobs
 
 
 def _validate(args, report_violation) -> None:
-    spec = classic_policy_input(args.resource_type, args.props)
-    if spec is None or dig(spec, "multiVmSyncStatus") != "Enable":
+    knobs = policy_knobs(args.resource_type, args.props)
+    if knobs is None or knobs.multi_vm_key is None or knobs.get(knobs.multi_vm_key) != knobs.multi_vm_on:
         return
     used_by = RULE.setting(args, "multiVmSyncUsedBy")
     if used_by is None:
         return
     if not list(used_by):
         report_violation(
-            "multiVmSyncStatus is Enable but no recovery plan group holds two or more machines; set "
+            f"{knobs.multi_vm_key} is {knobs.multi_vm_on} but no recovery plan group holds two or more machines; set "
             "replication.multiVmSync: false."
         )
 

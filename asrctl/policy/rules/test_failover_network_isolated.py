@@ -5,24 +5,13 @@ containing "test". It must have no peering at all, and its prefixes must not ove
 """
 
 from asrctl.policy.rule import VNET, VNET_PEERING, Rule, dig, items, networks
-
-
-def _is_test_vnet(resource, test_space) -> bool:
-    prefixes = networks(items(resource.props, "addressSpace", "addressPrefixes"))
-    if test_space:
-        wanted = networks(test_space)
-        # Inside the declared test space, not merely overlapping it: an overlapping recovery VNet is the very
-        # mistake this rule reports, so it must not be mistaken for the test network.
-        return bool(prefixes) and all(
-            any(p.version == w.version and p.subnet_of(w) for w in wanted) for p in prefixes
-        )
-    return "test" in resource.name.lower()
+from asrctl.policy.rules._networks import is_test_vnet
 
 
 def _validate(args, report_violation) -> None:
     test_space = RULE.setting(args, "testFailoverAddressSpace")
     vnets = [r for r in args.resources if r.resource_type == VNET]
-    tests = [r for r in vnets if _is_test_vnet(r, test_space)]
+    tests = [r for r in vnets if is_test_vnet(r, test_space)]
     others = [r for r in vnets if r not in tests]
     test_keys = {}
     for t in tests:

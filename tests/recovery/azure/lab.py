@@ -75,9 +75,11 @@ def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, 
                          "cluster": "CL1", "datastore": "datastore1", "network": "PG-Servers"},
         NS + "alerts": {"emails": ["dr-team@contoso.com"]},
         NS + "machines": [machine_entry(m) for m in machines],
+        NS + "vcenterPassword": {"secure": "v1:AAAAAAAAAAAAAAAA:dmNlbnRlcg=="},
     }
     if architecture == "modernized":
         config[NS + "replicationAppliances"] = {
+            "ovfUrl": "https://repo.corp.contoso.com/asr/ReplicationAppliance/ReplicationAppliance.ovf",
             "prefixLength": 24, "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"],
             "appliances": [{"name": "appliance01", "ip": "10.10.0.50"}],
         }
@@ -89,6 +91,7 @@ def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, 
         }
         config[NS + "failback"] = {"enabled": True, "onPremGatewayIp": "203.0.113.10", "expiresOn": "2027-06-30",
                                    "processServerIp": AZURE_PROCESS_SERVER_IP}
+        config[NS + "csPassphrase"] = {"secure": "v1:AAAAAAAAAAAAAAAA:cGFzc3BocmFzZQ=="}
         config[NS + "vpnSharedKey"] = {"secure": "v1:AAAAAAAAAAAAAAAA:c2hhcmVka2V5"}
         config[NS + "failbackAdminPassword"] = {"secure": "v1:AAAAAAAAAAAAAAAA:cGFzc3dvcmQ="}
     if registration is not None:

@@ -14,7 +14,7 @@ from asrctl.recovery.journal import Journal
 from asrctl.recovery.local import drive
 from asrctl.recovery.providers.protocol import TransientError
 from asrctl.recovery.providers.simulator import SimulatorProvider
-from recovery.conftest import engine_for, start_run
+from recovery.conftest import engine_for, run_events, start_run
 
 
 @pytest.fixture
@@ -49,14 +49,10 @@ def machine(run: dict, name: str) -> dict:
 
 
 def events(run_id: str, step_suffix: str) -> list[str]:
-    journal = Journal()
-    try:
-        return [e["type"] for e in journal.events(run_id) if (e["step_id"] or "").endswith(step_suffix)]
-    finally:
-        journal.close()
+    return [e["type"] for e in run_events(run_id) if (e["step_id"] or "").endswith(step_suffix)]
 
 
-def test_fail_fails_the_run_and_resume_redrives_only_what_did_not_succeed(cli, faults):
+def test_fail_fails_the_run_and_resume_redrives_only_what_did_not_succeed(cli, faults, engine):
     # dev syncs multi-VM groups: the application group fails over as one recovery-plan job, so a fault on one of
     # its machines fails the group's job, and the redrive sends that group's job again — nothing else.
     faults(fault("erp-app01", "test-failover", "fail", 1))
@@ -93,7 +89,7 @@ def test_hang_hits_the_step_timeout_and_cancels_the_job(cli, faults):
     assert ops(cli)["erp-web02"] == [("test-failover", "Cancelled")]
 
 
-def test_throttle_is_retried_after_retry_after_without_duplicates(cli, faults):
+def test_throttle_is_retried_after_retry_after_without_duplicates(cli, faults, engine):
     faults(fault("erp-sql01", "test-failover", "throttle", 2))
     assert cli("drill", "erp", "--stack", "dev", "--auto-approve").exit_code == 0
     run = runs(cli)[-1]
@@ -105,7 +101,7 @@ def test_throttle_is_retried_after_retry_after_without_duplicates(cli, faults):
     assert len(ops(cli)["erp-sql01"]) == 2  # one test failover, one cleanup
 
 
-def test_lost_response_is_reconciled_not_resent(cli, faults):
+def test_lost_response_is_reconciled_not_resent(cli, faults, engine):
     faults(fault("erp-web01", "test-failover", "lose-response", 1))
     assert cli("drill", "erp", "--stack", "dev", "--auto-approve").exit_code == 0
     run = runs(cli)[-1]
@@ -113,7 +109,7 @@ def test_lost_response_is_reconciled_not_resent(cli, faults):
     assert ops(cli)["erp-web01"] == [("test-failover", "Succeeded"), ("cleanup-test-failover", "Succeeded")]
 
 
-def test_failing_runbook_fails_the_run_with_its_reason(cli, faults):
+def test_failing_runbook_fails_the_run_with_its_reason(cli, faults, engine):
     faults(fault(None, "ASR-AddPublicIp", "fail", 1))
     result = cli("drill", "erp", "--stack", "dev", "--auto-approve")
     assert result.exit_code == 1

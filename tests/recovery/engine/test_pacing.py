@@ -133,3 +133,51 @@ def test_machines_of_a_group_run_in_parallel_up_to_the_concurrency_bound():
     assert max(in_flight) == 3  # in parallel, and never more than the bound
     provider.close()
     journal.close()
+
+
+def test_while_several_jobs_run_the_group_is_polled_at_the_interval_and_the_last_ones_twice_as_often():
+    from asrctl.recovery.machines import FAST_POLL_JOBS, GroupDriver, Task
+
+    stack, plan, provider, journal, run_id = _unplanned("dev")
+    engine, runtime = engine_for(journal, run_id, plan, stack, "dev", provider)
+    driver = GroupDriver(engine)
+    now = provider.clock.now()
+    interval = engine.poll_interval
+    engine.pacing.jobs.record("test-failover", 400.0)
+    tasks = [Task(f"m{i}", (f"m{i}",), (f"s0/g0/m/m{i}",), 1, "poll", first_sent=now - 390.0)
+             for i in range(FAST_POLL_JOBS + 1)]
+    assert driver._next_poll("test-failover", tasks) == now + interval  # inside the window, several still run
+    assert driver._next_poll("test-failover", tasks[:FAST_POLL_JOBS]) == now + interval / 2  # the last ones
+    # tasks waiting for a concurrency slot: an end frees one, so ends are looked for at twice the rate
+    assert driver._next_poll("test-failover", tasks, queued=True) == now + interval / 2
+    provider.close()
+    journal.close()
+
+
+def test_waits_are_cut_at_the_poll_interval_only_on_a_wall_clock(tmp_path):
+    """On a wall clock `asrctl runs cancel` must be seen within a poll interval; a simulated clock runs far ahead
+    of real time, so cutting its waits would only add idle wake-ups."""
+    longest = {}
+    for kind in ("wall", "simulated"):
+        stack = per_machine(load_stack("dev"))
+        plan = load_plan("erp", stack, "dev")
+        provider = SimulatorProvider(stack, "dev", faults=[], speed=1e9, multi_vm_groups={},
+                                     path=tmp_path / f"{kind}.db")  # a fresh world each: both runs fail over
+        waits: list[float] = []
+        wait = provider.clock.wait
+
+        async def recorded(seconds: float, _wait=wait, _waits=waits) -> None:
+            _waits.append(seconds)
+            await _wait(seconds)
+
+        provider.clock.wait = recorded
+        journal = Journal()
+        run_id = start_run(journal, plan, stack, "dev", provider, "failover-unplanned", run_id=f"erp-{kind}")
+        journal._db.execute("UPDATE runs SET clock=? WHERE run_id=?", (kind, run_id))  # the run's recorded clock
+        engine, runtime = engine_for(journal, run_id, plan, stack, "dev", provider)
+        assert drive(engine, runtime) == "succeeded"
+        longest[kind] = max(waits)
+        provider.close()
+        journal.close()
+    interval = SimulatorProvider.capabilities.poll_interval
+    assert longest["wall"] <= interval < longest["simulated"]

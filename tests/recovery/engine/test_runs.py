@@ -15,7 +15,7 @@ from asrctl.recovery.records import RunSpec
 from recovery.conftest import PROJECT, run_id_from, show
 
 
-def test_manual_action_pauses_durably_and_records_the_approval(cli):
+def test_manual_action_pauses_durably_and_records_the_approval(cli, engine):
     paused = cli("drill", "erp", "--stack", "prod")  # not a TTY: the manual action pauses the run
     assert paused.exit_code == 3
     run_id = run_id_from(paused.stderr)
@@ -65,7 +65,7 @@ def test_one_active_run_per_plan(cli):
     journal.close()
 
 
-def test_cancel_a_paused_run_then_start_again(cli):
+def test_cancel_a_paused_run_then_start_again(cli, engine):
     run_id = run_id_from(cli("drill", "erp", "--stack", "prod").stderr)
     result = cli("runs", "cancel", run_id)
     assert result.exit_code == 0 and f"run {run_id} cancelled" in result.stdout

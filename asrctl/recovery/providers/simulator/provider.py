@@ -113,10 +113,13 @@ class SimulatorProvider:
         faults: list[Fault] | None = None,
         path: Path | None = None,
         record_calls: bool = False,
+        migration_target: tuple[StackConfig, str] | None = None,
     ) -> None:
         self.stack_cfg = stack_cfg
         self.stack_name = stack_name
         self.architecture = stack_cfg.architecture
+        # `asrctl migrate`: the modernized stack the machines move to (its world gets them and the recovery plans).
+        self.migration_target = migration_target
         self.on_job_started = on_job_started
         self.faults = (load_faults(machines={m.name for m in stack_cfg.machines}, stack_name=stack_name)
                        if faults is None else faults)
@@ -198,7 +201,44 @@ class SimulatorProvider:
                 if job["operation"] == "switch-provider":
                     db.executemany("UPDATE machines SET architecture='modernized' WHERE name=?",
                                    [(m,) for m in machines])
+                    self._in_target_world(machines)
+                if job["operation"] == "recreate-recovery-plans":
+                    self._recreate_plans_in_target(job["due_at"])
                 db.executemany("UPDATE machines SET state=? WHERE name=?", [(target, m) for m in machines])
+
+    def _target_world(self) -> World:
+        if self.migration_target is None:
+            raise OperationRejected(f"stack {self.stack_name}: no migration target (asrctl migrate --to-stack)")
+        return World(self.migration_target[1])
+
+    def _in_target_world(self, machines: list[str]) -> None:
+        """The moved items replicate in the modernized vault now: protected there, on the InMageRcm provider."""
+        world = self._target_world()
+        try:
+            with world.tx() as db:
+                for name in machines:
+                    rng = _seeded(world.seed, "machine", name)
+                    db.execute("INSERT INTO machines VALUES (?, 'protected', 'modernized', ?, ?, NULL) ON CONFLICT(name)"
+                               " DO UPDATE SET state='protected', architecture='modernized'",
+                               (name, rng.uniform(0, CRASH_CONSISTENT_INTERVAL), 20 + rng.uniform(0, 30)))
+        finally:
+            world.close()
+
+    def _recreate_plans_in_target(self, at: float) -> None:
+        """ASR does not migrate recovery plans: create the target stack's plans there (idempotent, by name)."""
+        from asrctl.plans import load_plans_for_stack
+
+        assert self.migration_target is not None
+        cfg, name = self.migration_target
+        world = self._target_world()
+        try:
+            with world.tx() as db:
+                for plan in load_plans_for_stack(cfg, name):
+                    groups = json.dumps([{"name": g.name, "machines": list(g.machines)} for g in plan.groups])
+                    db.execute("INSERT INTO recovery_plans VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                               "groups=excluded.groups", (plan.name, groups, at))
+        finally:
+            world.close()
 
     def _take_fault(self, db: sqlite3.Connection, machine: str | None, operation: str) -> Fault | None:
         for fault in self.faults:
@@ -302,7 +342,10 @@ class SimulatorProvider:
         return EnvironmentStatus(
             test_network_present=True, failback_ready=self._failback_ready(), problems=problems,
             details={"simulated": True, "architecture": self.architecture,
-                     "test_network": self.stack_cfg.network.test_failover.address_space},
+                     "test_network": self.stack_cfg.network.test_failover.address_space,
+                     # what the classic → modernized move checks (the simulated servers are current)
+                     "component_versions": {"process-server": "9.60", "rcm-proxy": "1.35.8419.34591",
+                                            "mars": "2.0.9249.0", "replication-service": "1.35.8433.24227"}},
             appliances=appliances, failback_datastore=getattr(reg, "failback_datastore", None),
         )
 
@@ -368,12 +411,17 @@ class SimulatorProvider:
                     raise OperationRejected(f"{machine}: {operation} needs the failback path, which stack "
                                             f"{self.stack_name} does not have; set failback.enabled and deploy it")
                 member_of = row["recovery_plan"]
-                if op.group_job and member_of and request.recovery_plan is None:
+                if op.scope == "run":
+                    pass  # one request for the whole run: not an item operation, no multi-VM rule
+                elif op.group_job and member_of and request.recovery_plan is None:
                     # PowerShell and ASR refuse per-item failover of multi-VM group members (REFERENCE §5).
                     raise OperationRejected(f"{machine}: is in multi-VM group {member_of}; ASR fails it over only "
                                             f"with its group, through recovery plan {member_of}")
-                if request.recovery_plan is not None and member_of != request.recovery_plan:
+                elif request.recovery_plan is not None and member_of != request.recovery_plan:
                     raise OperationRejected(f"{machine}: is not in recovery plan {request.recovery_plan}")
+                if operation == "switch-provider" and self.migration_target is None:
+                    raise OperationRejected(f"{machine}: switch-provider needs the modernized vault to move to "
+                                            "(asrctl migrate --to-stack)")
                 rows.append(row)
             fault = next((f for f in (self._take_fault(db, r["name"], operation) for r in rows) if f), None)
             throttled = fault is not None and fault.effect == "throttle"
@@ -499,6 +547,7 @@ class SimulatorProvider:
             self._settle(db, now)
             machines = db.execute("SELECT * FROM machines ORDER BY name").fetchall()
             jobs = db.execute("SELECT * FROM jobs ORDER BY created_at, id").fetchall()
+            plans = db.execute("SELECT * FROM recovery_plans ORDER BY name").fetchall()
             self._save(db, now)
             calls = {r["kind"]: r["count"] for r in db.execute("SELECT * FROM api_calls")}
         by_machine: dict[str, list[dict[str, Any]]] = {}
@@ -526,6 +575,7 @@ class SimulatorProvider:
                 for m in machines
             ],
             "runbooks": runbooks,
+            "recovery_plans": [{"name": p["name"], "groups": json.loads(p["groups"])} for p in plans],
             "api_calls": {"reads": reads, "writes": sum(calls.values()) - reads, "by_call": calls},
         }
 

@@ -20,7 +20,18 @@ from pathlib import Path
 
 from asrctl.errors import BadInput
 from asrctl.project import state_home
-from asrctl.recovery.providers.protocol import WorldChanged
+from asrctl.recovery.providers.protocol import ProviderError, WorldChanged
+from asrctl.recovery.sqlite_state import sqlite_problem
+
+
+class WorldUnusable(ProviderError):
+    """The world's file cannot be read or written (damaged, read-only, disk full): exit 2."""
+
+    exit_code = 2
+
+
+def _problem(path: Path, stack_name: str, exc: BaseException) -> WorldUnusable:
+    return WorldUnusable(sqlite_problem(path, exc, f"`asrctl sim reset --stack {stack_name}` starts a new world"))
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -37,6 +48,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS running_by_machine ON job_machines(machine, state)",
     "CREATE TABLE IF NOT EXISTS api_calls (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS faults_used (key TEXT PRIMARY KEY, count INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS recovery_plans (name TEXT PRIMARY KEY, groups TEXT NOT NULL, created_at REAL NOT NULL)",
 )
 WORLD_SCHEMA = "2"
 
@@ -62,8 +74,7 @@ class World:
                 self._db.execute(statement)
             self._inode = os.stat(self.path).st_ino
         except (sqlite3.Error, OSError) as exc:
-            raise BadInput(f"{self.path}: the simulator world cannot be opened ({exc}); `asrctl sim reset --stack "
-                           f"{stack_name}` starts a new one") from None
+            raise _problem(self.path, stack_name, exc) from None
         with self.tx() as db:
             meta = {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")}
             if meta.get("schema", WORLD_SCHEMA) != WORLD_SCHEMA:
@@ -100,13 +111,18 @@ class World:
     def tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self.check()
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                raise _problem(self.path, self.stack_name, exc) from None
 
     def save_time(self, db: sqlite3.Connection, now: float) -> None:
         db.execute("UPDATE meta SET value = ? WHERE key = 'sim_time' AND CAST(value AS REAL) < ?", (repr(now), now))

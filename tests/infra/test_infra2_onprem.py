@@ -1,4 +1,5 @@
-"""On-prem ASR servers under mocks: vCenter provider, configuration server from OVF, scale-out servers, lookups."""
+"""On-prem ASR servers of the classic architecture under mocks (stack legacy): vCenter provider, configuration server
+from OVF, scale-out servers, lookups. The modernized appliances are in test_infra_modernized.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from infra_previews import one, preview
 from asrctl.errors import BadInput
 from asrctl.mockmode import run_program
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 VM = "vsphere:index/virtualMachine:VirtualMachine"
 
 
@@ -21,22 +22,23 @@ def _vms(stack: str) -> dict[str, dict]:
     return {r.inputs["name"]: r for r in preview(stack).of_type(VM)}
 
 
-def test_vsphere_provider_uses_the_vcenter_config_and_a_secret_password() -> None:
-    provider = one(preview("prod"), "pulumi:providers:vsphere")
+@pytest.mark.parametrize("stack", ["prod", "legacy"])
+def test_vsphere_provider_uses_the_vcenter_config_and_a_secret_password(stack: str) -> None:
+    provider = one(preview(stack), "pulumi:providers:vsphere")
     assert provider.inputs["vsphereServer"] == "vcsa-prod.corp.contoso.com"
     assert provider.inputs["user"] == "svc-asr@vsphere.local"
     assert provider.inputs["password"] == "[secret]"
 
 
 def test_configuration_server_is_deployed_from_the_ovf_sized_by_the_table() -> None:
-    cs = _vms("prod")["asr-cs-prod01"]
+    cs = _vms("legacy")["asr-cs-prod01"]
     ovf = cs.inputs["ovfDeploy"]
     assert ovf["remoteOvfUrl"] == "https://aka.ms/asrconfigurationserver"
     assert ovf["diskProvisioning"] == "eagerZeroedThick"
     network_id = cs.inputs["networkInterfaces"][0]["networkId"]
     assert ovf["ovfNetworkMap"] == {"VM Network": network_id}
     assert cs.inputs["networkInterfaces"][0]["adapterType"] == "vmxnet3"
-    # prod: 40 machines, 987 GB/day → 12 vCPU / 18 GB / 600 GB cache.
+    # legacy: 40 machines, 987 GB/day → 12 vCPU / 18 GB / 600 GB cache.
     assert cs.inputs["numCpus"] == 12 and cs.inputs["memory"] == 18 * 1024
     disks = {d["label"]: d for d in cs.inputs["disks"]}
     assert disks["cache"]["size"] == 600
@@ -50,22 +52,16 @@ def test_configuration_server_is_deployed_from_the_ovf_sized_by_the_table() -> N
     assert cs.protect and "ovfDeploy" in cs.ignore_changes
 
 
-def test_dev_configuration_server_is_the_small_tier_and_has_no_extra_servers() -> None:
-    vms = _vms("dev")
-    assert set(vms) == {"asr-cs-dev01"}
-    assert vms["asr-cs-dev01"].inputs["numCpus"] == 8 and vms["asr-cs-dev01"].inputs["memory"] == 16 * 1024
-
-
-def test_prod_master_targets_have_disk_uuid_and_lsi_logic() -> None:
-    vms = _vms("prod")
-    assert not [n for n in vms if "-ps" in n], "prod's churn needs no scale-out process server"
+def test_legacy_master_targets_have_disk_uuid_and_lsi_logic() -> None:
+    vms = _vms("legacy")
+    assert not [n for n in vms if "-ps" in n], "legacy's churn needs no scale-out process server"
     for name, template in (("asr-cs-prod01-mt", "tpl-ws2016-asr"), ("asr-cs-prod01-mt-linux", "tpl-ubuntu2004-asr-mt")):
         mt = vms[name]
         assert mt.inputs["extraConfig"] == {"disk.EnableUUID": "TRUE"}
         assert mt.inputs["scsiType"] == "lsilogic"
         assert mt.inputs["clone"]["templateUuid"] == str(uuid.uuid5(uuid.NAMESPACE_URL, f"vsphere-template:{template}"))
     assert vms["asr-cs-prod01-mt-linux"].inputs["guestId"] == "ubuntu64Guest"
-    outputs = preview("prod").outputs
+    outputs = preview("legacy").outputs
     assert outputs["master_target_names"] == ["asr-cs-prod01-mt", "asr-cs-prod01-mt-linux"]
     assert outputs["configuration_server_ip"] == "10.20.5.10"
 
@@ -82,13 +78,20 @@ def tmp_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_configured_process_servers_are_cloned_with_the_sized_shape(tmp_project: Path) -> None:
-    path = tmp_project / "stacks" / "Pulumi.dev.yaml"
+    path = tmp_project / "stacks" / "Pulumi.legacy.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["config"]["vmware-azure-dr:configurationServer"]["processServers"] = 2
+    config = doc["config"]
+    config["vmware-azure-dr:configurationServer"]["processServers"] = 2
+    config["vmware-azure-dr:configurationServer"]["separateMasterTarget"] = False
+    del config["vmware-azure-dr:configurationServer"]["linuxMasterTargetTemplate"]
+    # One plan's machines only (erp: 6 machines, 205 GB/day), failback off.
+    config["vmware-azure-dr:machines"] = [m for m in config["vmware-azure-dr:machines"] if m["name"].startswith("erp-")]
+    config["vmware-azure-dr:failback"] = {"enabled": False}
+    del config["vmware-azure-dr:registration"]
     (tmp_project / "stacks" / "Pulumi.scale.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     vms = {r.inputs["name"]: r for r in run_program("scale").of_type(VM)}
-    assert set(vms) == {"asr-cs-dev01", "asr-cs-dev01-ps1", "asr-cs-dev01-ps2"}
-    ps = vms["asr-cs-dev01-ps1"]
+    assert set(vms) == {"asr-cs-prod01", "asr-cs-prod01-ps1", "asr-cs-prod01-ps2"}
+    ps = vms["asr-cs-prod01-ps1"]
     # 205 GB/day → the smallest scale-out tier: 4 vCPU / 8 GB / 300 GB cache.
     assert (ps.inputs["numCpus"], ps.inputs["memory"]) == (4, 8192)
     assert {d["label"]: d["size"] for d in ps.inputs["disks"]}["cache"] == 300
@@ -96,6 +99,7 @@ def test_configured_process_servers_are_cloned_with_the_sized_shape(tmp_project:
 
 
 def test_missing_vsphere_object_is_one_line_exit_2_naming_the_key(cli, tmp_path: Path, monkeypatch) -> None:
+    # dev is modernized: the lookups are shared by the appliances and the classic servers.
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(
         yaml.safe_dump(
@@ -134,11 +138,11 @@ def test_missing_template_names_the_configuration_server_key(tmp_path: Path, mon
     )
     monkeypatch.setenv("ASRCTL_MOCK_VSPHERE_INVENTORY", str(inventory))
     with pytest.raises(BadInput, match=r"configurationServer\.linuxMasterTargetTemplate: 'tpl-ubuntu2004-asr-mt'"):
-        run_program("prod")
+        run_program("legacy")
 
 
 def test_components_own_their_children_and_use_the_project_type_prefix() -> None:
-    result = preview("prod")
+    result = preview("legacy")
     by_urn = {r.urn: r for r in result.resources}
     expected_parent = {
         "dr-config-server-vm": "asrctl:dr:ConfigurationServerVm",

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vsphere as vsphere
 
-from asrctl.infra.vsphere_provider import VSpherePlacement, lookup
+from asrctl.infra.vsphere_provider import EAGER_ZEROED_THICK, VSpherePlacement, guest_network_settings, lookup
 from asrctl.sizing import ServerSize
 
-#: Microsoft recommends thick-provisioned eager-zeroed disks for the configuration server OVF.
-EAGER_ZEROED_THICK = "eagerZeroedThick"
 #: OS disk of the OVF (not confirmed against Microsoft's current template; vSphere only ever grows a disk, so a larger
 #: shipped disk fails loudly at `pulumi up` rather than being shrunk). The retention disk of the built-in master
 #: target gets the cache disk's size.
@@ -47,21 +45,6 @@ class ConfigurationServerVmArgs:
     """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
     folder: str | None = None
     """Optional. vCenter VM folder. Default the datacenter root."""
-
-
-def guest_network_settings(ip: str, prefix_length: int, gateway: str, dns: tuple[str, ...]) -> dict[str, str]:
-    """Static IP settings as guestinfo keys (``vmtoolsd --cmd "info-get guestinfo.asr.ipaddress"`` in the guest).
-
-    Microsoft's OVF declares no vApp IP properties and pulumi-vsphere has no guest customization for an OVF deploy,
-    so nothing inside Windows applies these by itself: the phase-1 preview note tells the operator to set them (or
-    to script it from these keys) before the configuration server's setup wizard, which needs the static IP.
-    """
-    return {
-        "guestinfo.asr.ipaddress": ip,
-        "guestinfo.asr.prefixlength": str(prefix_length),
-        "guestinfo.asr.gateway": gateway,
-        "guestinfo.asr.dns": ",".join(dns),
-    }
 
 
 class ConfigurationServerVm(pulumi.ComponentResource):

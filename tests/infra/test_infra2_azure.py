@@ -1,4 +1,4 @@
-"""Failback infrastructure, RPO alerting and Automation runbooks under mocks (prod: failback on; dev: off)."""
+"""Classic failback infrastructure (legacy: on; dev, prod: none), RPO alerting and Automation runbooks under mocks."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from asrctl.infra.automation import (
     runbook_name,
     script_stem,
 )
-from asrctl.infra.monitoring import rpo_query
+from asrctl.infra.monitoring import MODERNIZED_REPLICATION_PROVIDERS, rpo_query
 from asrctl.plans import load_plans_for_stack
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 FAILBACK_TYPES = (
     "azure-native:compute:VirtualMachine",
     "azure-native:network:NetworkInterface",
@@ -39,11 +39,11 @@ FAILBACK_TYPES = (
 
 
 def test_vpn_connection_shared_key_is_a_secret_input() -> None:
-    connection = one(preview("prod"), "azure-native:network:VirtualNetworkGatewayConnection")
+    connection = one(preview("legacy"), "azure-native:network:VirtualNetworkGatewayConnection")
     assert connection.inputs["sharedKey"] == "[secret]"
     assert connection.inputs["connectionType"] == "IPsec"
-    gateway = one(preview("prod"), "azure-native:network:VirtualNetworkGateway")
-    local = one(preview("prod"), "azure-native:network:LocalNetworkGateway")
+    gateway = one(preview("legacy"), "azure-native:network:VirtualNetworkGateway")
+    local = one(preview("legacy"), "azure-native:network:LocalNetworkGateway")
     assert connection.inputs["virtualNetworkGateway1"]["id"] == gateway.outputs["id"]
     assert connection.inputs["localNetworkGateway2"]["id"] == local.outputs["id"]
     assert local.inputs["gatewayIpAddress"] == "203.0.113.10"
@@ -51,10 +51,10 @@ def test_vpn_connection_shared_key_is_a_secret_input() -> None:
 
 
 def test_gateway_sits_in_gatewaysubnet_of_the_recovery_vnet() -> None:
-    result = preview("prod")
+    result = preview("legacy")
     gw_subnet = [s for s in result.of_type("azure-native:network:Subnet") if s.inputs["subnetName"] == "GatewaySubnet"]
     assert len(gw_subnet) == 1
-    assert gw_subnet[0].inputs["virtualNetworkName"] == "vnet-asr-recovery-prod-weu"
+    assert gw_subnet[0].inputs["virtualNetworkName"] == "vnet-asr-recovery-legacy-weu"
     assert gw_subnet[0].inputs["addressPrefix"] == "10.70.255.0/27"
     gateway = one(result, "azure-native:network:VirtualNetworkGateway")
     ipconf = gateway.inputs["ipConfigurations"][0]
@@ -65,7 +65,7 @@ def test_gateway_sits_in_gatewaysubnet_of_the_recovery_vnet() -> None:
 
 
 def test_temporary_process_server_is_private_with_managed_disks_and_static_ip() -> None:
-    result = preview("prod")
+    result = preview("legacy")
     vm = one(result, "azure-native:compute:VirtualMachine")
     nic = one(result, "azure-native:network:NetworkInterface")
     assert vm.inputs["hardwareProfile"]["vmSize"] == "Standard_D8s_v5"
@@ -77,23 +77,26 @@ def test_temporary_process_server_is_private_with_managed_disks_and_static_ip() 
     ipconf = nic.inputs["ipConfigurations"][0]
     assert "publicIPAddress" not in ipconf
     assert ipconf["privateIPAllocationMethod"] == "Static" and ipconf["privateIPAddress"] == "10.70.2.250"
-    assert ipconf["subnet"]["id"].endswith("/subnets/snet-app-prod-weu")
+    assert ipconf["subnet"]["id"].endswith("/subnets/snet-app-legacy-weu")
     assert result.outputs["failback_process_server_ip"] == "10.70.2.250"
 
 
 def test_every_failback_resource_is_tagged_temporary_with_expiry() -> None:
-    result = preview("prod")
+    result = preview("legacy")
     for type_token in FAILBACK_TYPES:
         for r in result.of_type(type_token):
             assert r.inputs["tags"]["temporary"] == "true", r.name
             assert r.inputs["tags"]["expiresOn"] == "2027-03-31", r.name
 
 
-def test_dev_has_no_failback_infrastructure() -> None:
-    result = preview("dev")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_modernized_stacks_have_no_classic_failback_infrastructure(stack: str) -> None:
+    # dev: failback off; prod: failback on, but modernized failback needs no Azure process server and no VPN.
+    result = preview(stack)
     for type_token in FAILBACK_TYPES:
         assert result.of_type(type_token) == [], type_token
     assert not [s for s in result.of_type("azure-native:network:Subnet") if s.inputs["subnetName"] == "GatewaySubnet"]
+    assert result.of_type("asrctl:dr:FailbackInfrastructure") == []
 
 
 # -- RPO alerting --------------------------------------------------------------------------------------------------
@@ -131,17 +134,21 @@ def test_rpo_alert_fires_above_the_threshold_and_emails_the_recipients() -> None
     group = one(result, "azure-native:monitor:ActionGroup")
     workspace = one(result, "azure-native:operationalinsights:Workspace")
     condition = rule.inputs["criteria"]["allOf"][0]
-    # prod: rpoThresholdMinutes 15 → 900 seconds; classic provider name.
-    assert condition["query"] == rpo_query(15)
-    assert 'replicationProviderName_s == "InMageAzureV2"' in condition["query"]
+    # prod (modernized): rpoThresholdMinutes 15 → 900 seconds; forward and reverse replication of InMageRcm items.
+    assert condition["query"] == rpo_query(15, MODERNIZED_REPLICATION_PROVIDERS)
+    assert 'replicationProviderName_s in ("InMageRcm", "InMageRcmFailback")' in condition["query"]
     assert "rpoInSeconds_d > 900" in condition["query"]
     assert condition["operator"] == "GreaterThan" and condition["threshold"] == 0
     assert rule.inputs["scopes"] == [workspace.outputs["id"]]
     assert rule.inputs["actions"]["actionGroups"] == [group.outputs["id"]]
+    # The threshold travels as a tag too: the RPO-threshold policy rule reads it (InMageRcm has no threshold field).
+    assert rule.inputs["tags"]["rpoThresholdMinutes"] == "15"
     emails = [r["emailAddress"] for r in group.inputs["emailReceivers"]]
     assert emails == ["dr-team@contoso.com", "noc@contoso.com"]
     dev_rule = one(preview("dev"), "azure-native:monitor:ScheduledQueryRule")
     assert "rpoInSeconds_d > 1800" in dev_rule.inputs["criteria"]["allOf"][0]["query"]
+    classic = one(preview("legacy"), "azure-native:monitor:ScheduledQueryRule").inputs["criteria"]["allOf"][0]["query"]
+    assert classic == rpo_query(15) and 'replicationProviderName_s == "InMageAzureV2"' in classic
 
 
 # -- Automation ----------------------------------------------------------------------------------------------------
@@ -263,7 +270,7 @@ def test_plan_runbook_without_a_script_is_bad_input_naming_the_plan_line(tmp_pat
 # -- ExpressRoute instead of a VPN (dev stack variant) -----------------------------------------------------------
 
 
-def _dev_variant(tmp_path: Path, monkeypatch, name: str, edit) -> None:
+def _legacy_variant(tmp_path: Path, monkeypatch, name: str, edit) -> None:
     import yaml
 
     root = tmp_path / "project"
@@ -271,7 +278,7 @@ def _dev_variant(tmp_path: Path, monkeypatch, name: str, edit) -> None:
         shutil.copytree(PROJECT / item, root / item)
     for item in ("__main__.py", "Pulumi.yaml"):
         shutil.copy(PROJECT / item, root / item)
-    doc = yaml.safe_load((root / "stacks" / "Pulumi.dev.yaml").read_text())
+    doc = yaml.safe_load((root / "stacks" / "Pulumi.legacy.yaml").read_text())
     edit(doc["config"])
     (root / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
@@ -290,10 +297,9 @@ def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_
         config["vmware-azure-dr:failback"] = {
             "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
         }
-        config["vmware-azure-dr:failbackAdminPassword"] = {"secure": "v1:placeholder"}
-        config["vmware-azure-dr:network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
+        del config["vmware-azure-dr:vpnSharedKey"]
 
-    _dev_variant(tmp_path, monkeypatch, "er", expressroute)
+    _legacy_variant(tmp_path, monkeypatch, "er", expressroute)
     result = run_program("er")
     connection = one(result, "azure-native:network:VirtualNetworkGatewayConnection")
     assert connection.inputs["connectionType"] == "ExpressRoute"
@@ -311,18 +317,27 @@ def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkey
         config["vmware-azure-dr:failback"] = {
             "enabled": True, "connectivity": "expressroute", "expressRouteCircuitId": CIRCUIT, "expiresOn": "2027-01-31",
         }
-        config["vmware-azure-dr:failbackAdminPassword"] = {"secure": "v1:placeholder"}
+        del config["vmware-azure-dr:vpnSharedKey"]
+        del config["vmware-azure-dr:network"]["gatewaySubnetPrefix"]
 
-    _dev_variant(tmp_path, monkeypatch, "er2", no_prefix)
+    _legacy_variant(tmp_path, monkeypatch, "er2", no_prefix)
     with pytest.raises(BadInput, match=r"^vmware-azure-dr:network\.gatewaySubnetPrefix: missing; failback needs"):
         run_program("er2")
 
 
 def test_secrets_never_reach_notes_or_outputs() -> None:
-    result = preview("prod")
+    result = preview("legacy")
     text = repr(result.notes) + repr(result.outputs)
     for key in ("csPassphrase", "vcenterPassword", "vpnSharedKey", "failbackAdminPassword"):
         assert f"mock-{key}-placeholder" not in text
     secret_inputs = [r.name for r in result.resources if "[secret]" in repr(r.inputs)]
     # the resources that take a secret: vCenter provider, failback VM (admin password), VPN connection
     assert {"dr-vsphere-vcenter", "dr-failback-ps-vm", "dr-failback-connection"} <= set(secret_inputs)
+
+
+def test_modernized_secret_reaches_only_the_vsphere_provider() -> None:
+    result = preview("prod")
+    assert "mock-vcenterPassword-placeholder" not in repr(result.notes) + repr(result.outputs)
+    secret_inputs = {r.name for r in result.resources if "[secret]" in repr(r.inputs)}
+    # the vCenter password, and each runbook's content link (a SAS URL): nothing of the classic secrets
+    assert {n for n in secret_inputs if not n.startswith("dr-automation-runbook-")} == {"dr-vsphere-vcenter"}

@@ -9,7 +9,7 @@ import yaml
 from asrctl.config import SECRET_KEYS, StackConfig
 from asrctl.project import PROJECT_NAME, known_stacks, stack_file
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 # Pulumi's project-level config schema types (there is no object type; structured keys stay undeclared).
 SCHEMA_TYPES = {"string", "integer", "boolean", "array"}
 

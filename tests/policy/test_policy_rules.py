@@ -193,6 +193,45 @@ def replication_policy(instance_type: str = "InMageAzureV2") -> dict[str, Any]:
     }
 
 
+def rcm_policy() -> dict[str, Any]:
+    """The InMageRcm policy as asrctl registers it (prod: 72 h history, app-consistent every 2 h)."""
+    return {
+        "policyName": "pol-asr-replication-prod-weu",
+        "resourceName": "rsv-asr-prod-weu",
+        "properties": {
+            "providerSpecificInput": {
+                "instanceType": "InMageRcm",
+                "recoveryPointHistoryInMinutes": 4320,
+                "crashConsistentFrequencyInMinutes": 5,
+                "appConsistentFrequencyInMinutes": 120,
+                "enableMultiVmSync": "true",
+            }
+        },
+    }
+
+
+def rcm_failback_policy() -> dict[str, Any]:
+    return {
+        "policyName": "pol-asr-failback-prod-weu",
+        "resourceName": "rsv-asr-prod-weu",
+        "properties": {
+            "providerSpecificInput": {
+                "instanceType": "InMageRcmFailback",
+                "crashConsistentFrequencyInMinutes": 5,
+                "appConsistentFrequencyInMinutes": 120,
+            }
+        },
+    }
+
+
+def rpo_alert() -> dict[str, Any]:
+    return {
+        "ruleName": "alert-asr-prod-weu-rpo",
+        "criteria": {"allOf": [{"query": "AzureDiagnostics | where rpoInSeconds_d > 900", "threshold": 0}]},
+        "tags": {**TAGS, "rpoThresholdMinutes": "15"},
+    }
+
+
 def _action(name: str) -> dict[str, Any]:
     return {
         "actionName": name,
@@ -356,6 +395,63 @@ CASES = [
     ("replication-multi-vm-sync-only-when-used", POLICY, replication_policy, None, None, None, False),
     ("replication-multi-vm-sync-only-when-used", POLICY, replication_policy,
      "properties.providerSpecificInput.multiVmSyncStatus", DELETE, {"multiVmSyncUsedBy": []}, False),
+    # replication policy, modernized (InMageRcm / InMageRcmFailback field names)
+    ("replication-retention-within-bound", POLICY, rcm_policy, None, None, {"maxRetentionHours": 360}, False),
+    ("replication-retention-within-bound", POLICY, rcm_policy, "properties.providerSpecificInput.recoveryPointHistoryInMinutes", 0,
+     {"maxRetentionHours": 360}, False),  # InMageRcm takes 0
+    ("replication-retention-within-bound", POLICY, rcm_policy, "properties.providerSpecificInput.recoveryPointHistoryInMinutes", 21601,
+     {"maxRetentionHours": 360}, True),
+    ("replication-retention-within-bound", POLICY, rcm_policy, "properties.providerSpecificInput.recoveryPointHistoryInMinutes", 4321, None, True),
+    ("replication-retention-within-bound", POLICY, rcm_policy, "properties.providerSpecificInput.recoveryPointHistoryInMinutes", DELETE, None, True),
+    # the classic field name on an InMageRcm policy is not its history: still missing
+    ("replication-retention-within-bound", POLICY, lambda: changed(rcm_policy(), "properties.providerSpecificInput.recoveryPoint" "History", 60),
+     "properties.providerSpecificInput.recoveryPointHistoryInMinutes", DELETE, None, True),
+    ("replication-retention-within-bound", POLICY, rcm_failback_policy, None, None, None, False),  # has no history
+    ("replication-app-consistent-frequency", POLICY, rcm_policy, None, None, None, False),
+    ("replication-app-consistent-frequency", POLICY, rcm_policy, "properties.providerSpecificInput.appConsistentFrequencyInMinutes", 0, None, False),
+    ("replication-app-consistent-frequency", POLICY, rcm_policy, "properties.providerSpecificInput.appConsistentFrequencyInMinutes", 30, None, True),
+    ("replication-app-consistent-frequency", POLICY, lambda: changed(rcm_policy(), "properties.providerSpecificInput.recoveryPointHistoryInMinutes",
+                                                                     60), "properties.providerSpecificInput.appConsistentFrequencyInMinutes", 120,
+     None, True),  # above the history
+    ("replication-app-consistent-frequency", POLICY, rcm_policy, "properties.providerSpecificInput.appConsistentFrequencyInMinutes", DELETE, None,
+     True),
+    ("replication-app-consistent-frequency", POLICY, rcm_failback_policy, "properties.providerSpecificInput.appConsistentFrequencyInMinutes", 900,
+     None, True),
+    ("replication-multi-vm-sync-only-when-used", POLICY, rcm_policy, None, None, {"multiVmSyncUsedBy": []}, True),
+    ("replication-multi-vm-sync-only-when-used", POLICY, rcm_policy, None, None,
+     {"multiVmSyncUsedBy": ["erp/database"]}, False),
+    ("replication-multi-vm-sync-only-when-used", POLICY, rcm_policy, "properties.providerSpecificInput.enableMultiVmSync", "false",
+     {"multiVmSyncUsedBy": []}, False),
+    # InMageRcm has no threshold field: the RPO alert's tag carries it
+    ("replication-rpo-threshold-within-bound", "azure-native:monitor:ScheduledQueryRule", rpo_alert, None, None,
+     {"maxRpoThresholdMinutes": 30}, False),
+    ("replication-rpo-threshold-within-bound", "azure-native:monitor:ScheduledQueryRule", rpo_alert,
+     "tags.rpoThresholdMinutes", "45", {"maxRpoThresholdMinutes": 30}, True),
+    ("replication-rpo-threshold-within-bound", "azure-native:monitor:ScheduledQueryRule", rpo_alert,
+     "tags.rpoThresholdMinutes", DELETE, None, True),
+    ("replication-rpo-threshold-within-bound", "azure-native:monitor:ScheduledQueryRule",
+     lambda: {"ruleName": "other", "criteria": {"allOf": [{"query": "Heartbeat"}]}}, None, None, None, False),
+    ("replication-crash-consistent-every-5-minutes", POLICY, rcm_policy, None, None, None, False),
+    ("replication-crash-consistent-every-5-minutes", POLICY, rcm_policy, "properties.providerSpecificInput.crashConsistentFrequencyInMinutes", 10,
+     None, True),
+    ("replication-crash-consistent-every-5-minutes", POLICY, rcm_policy, "properties.providerSpecificInput.crashConsistentFrequencyInMinutes",
+     DELETE, None, True),
+    ("replication-crash-consistent-every-5-minutes", POLICY, replication_policy, None, None, None, False),
+    ("replication-crash-consistent-every-5-minutes", POLICY, replication_policy, "properties.providerSpecificInput.crashConsistentFrequencyInMinutes",
+     15, None, True),
+    # the failback policy's frequency is free (Microsoft's CLI test sets 10), but must be set
+    ("replication-crash-consistent-every-5-minutes", POLICY, rcm_failback_policy,
+     "properties.providerSpecificInput.crashConsistentFrequencyInMinutes", 10, None, False),
+    ("replication-crash-consistent-every-5-minutes", POLICY, rcm_failback_policy,
+     "properties.providerSpecificInput.crashConsistentFrequencyInMinutes", DELETE, None, True),
+    ("replication-crash-consistent-every-5-minutes", POLICY, lambda: replication_policy("InMage"),
+     "properties.providerSpecificInput.crashConsistentFrequencyInMinutes", DELETE, None, False),  # InMage has no such field
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, rcm_policy, None, None, None, False),
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, rcm_policy, "properties.providerSpecificInput.enableMultiVmSync", "false", None, False),
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, rcm_policy, "properties.providerSpecificInput.enableMultiVmSync", True, None, True),
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, rcm_policy, "properties.providerSpecificInput.enableMultiVmSync", "Enable", None, True),
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, rcm_policy, "properties.providerSpecificInput.enableMultiVmSync", DELETE, None, True),
+    ("replication-rcm-multi-vm-sync-is-a-string", POLICY, replication_policy, None, None, None, False),
     # recovery plans
     ("recovery-plan-boot-group-limit", PLAN, lambda: recovery_plan(7), None, None, None, False),
     ("recovery-plan-boot-group-limit", PLAN, lambda: recovery_plan(8), None, None, None, True),
@@ -650,6 +746,48 @@ PE_ASR = lambda: _private_endpoint("AzureSiteRecovery")  # noqa: E731
 PUBLIC = {**vault()["properties"], "publicNetworkAccess": "Enabled"}
 NO_PUBLIC_ACCESS = {k: v for k, v in vault()["properties"].items() if k != "publicNetworkAccess"}
 
+
+SUBNET = "azure-native:network:Subnet"
+APPLIANCES = "asrctl:dr:ReplicationAppliances"
+VSPHERE_VM = "vsphere:index/virtualMachine:VirtualMachine"
+MAPPING = "azure-native:recoveryservices:ReplicationProtectionContainerMapping"
+MODERNIZED = {"architecture": "modernized"}
+
+
+def _subnets(vnet: str, *names: str) -> list[Any]:
+    return [res(SUBNET, f"{vnet}-{n}", {"subnetName": n, "virtualNetworkName": vnet}) for n in names]
+
+
+def _networks(test_names: tuple[str, ...] = ("snet-db", "snet-app")) -> list[Any]:
+    return [_vnet("vnet-recovery", "10.70.0.0/16"), *_subnets("vnet-recovery", "snet-db", "snet-app"),
+            _vnet("vnet-test", "10.170.0.0/16"), *_subnets("vnet-test", *test_names)]
+
+
+def _appliance(name: str, role: str | None) -> Any:
+    props = {"name": name, "extraConfig": {"guestinfo.asr.role": role} if role else {}}
+    return res(VSPHERE_VM, name, props, APPLIANCES)
+
+
+def _rcm_item(name: str, **details: Any) -> Any:
+    base = {"instanceType": "InMageRcm", "targetSubnetName": "snet-db", "testSubnetName": "snet-db"}
+    return res(ITEM, name, {"replicatedProtectedItemName": name, "resourceName": "rsv-asr-prod-weu",
+                            "properties": {"providerSpecificDetails": {**base, **details}}})
+
+
+def _rcm_policies(failback: bool = True) -> list[Any]:
+    policies = [res(POLICY, "dr-policies-replication", {**rcm_policy(), "id": "/v/replicationPolicies/fwd"})]
+    if failback:
+        policies.append(res(POLICY, "dr-policies-failback", {**rcm_failback_policy(), "id": "/v/replicationPolicies/fb"}))
+    return policies
+
+
+def _mapping(policy_id: str | None) -> Any:
+    props = {"mappingName": "m", "properties": {"policyId": policy_id} if policy_id else {}}
+    return res(MAPPING, f"map-{policy_id}", props)
+
+
+PROD_VAULT = lambda: res(VAULT, "dr-vault-rsv", {**vault(), "vaultName": "rsv-asr-prod-weu"})  # noqa: E731
+
 STACK_CASES = [
     ("automation-account-in-vault-subscription",
      lambda: [VAULT_RES(), res("azure-native:automation:AutomationAccount", "aa", {}, provider_sub=SUB)],
@@ -740,7 +878,66 @@ STACK_CASES = [
     ("vault-public-network-access-disabled", lambda: [VAULT_RES()], None, 0, "compliant"),
     ("vault-public-network-access-disabled", lambda: [VAULT_RES(properties=PUBLIC)], None, 1, "violating"),
     ("vault-public-network-access-disabled", lambda: [VAULT_RES(properties=NO_PUBLIC_ACCESS)], None, 1, "missing"),
+    # modernized-vault-dedicated: never the vault of a classic stack, never both providers in one vault
+    ("modernized-vault-dedicated", lambda: [PROD_VAULT(), *_rcm_policies()],
+     {**MODERNIZED, "classicVaultNames": ["rsv-asr-legacy-weu"]}, 0, "compliant"),
+    ("modernized-vault-dedicated", lambda: [PROD_VAULT(), *_rcm_policies()],
+     {**MODERNIZED, "classicVaultNames": ["rsv-asr-prod-weu"]}, 1, "violating"),
+    ("modernized-vault-dedicated",
+     lambda: [*_rcm_policies(), res(POLICY, "classic", {**replication_policy(), "resourceName": "rsv-asr-prod-weu"})],
+     None, 1, "violating"),
+    # a vault without a name, policies without a provider: nothing to compare
+    ("modernized-vault-dedicated", lambda: [res(VAULT, "v", {}), res(POLICY, "p", {"resourceName": "rsv-a"})],
+     {**MODERNIZED, "classicVaultNames": ["rsv-a"]}, 0, "missing"),
+    # replication-appliances-sufficient: one per 200 machines, a failback appliance beyond 60 disks
+    ("replication-appliances-sufficient",
+     lambda: [_appliance("ra1", "replication"), _appliance("ra2", "failback")],
+     {**MODERNIZED, "protectedMachines": 40, "protectedDisks": 74, "failbackEnabled": True}, 0, "compliant"),
+    ("replication-appliances-sufficient", lambda: [_appliance("ra1", "replication")],
+     {**MODERNIZED, "protectedMachines": 201, "protectedDisks": 74, "failbackEnabled": True}, 2, "violating"),
+    ("replication-appliances-sufficient", lambda: [_appliance("ra1", "replication"), _appliance("ra2", "failback")],
+     {**MODERNIZED, "protectedMachines": 201, "protectedDisks": 10, "failbackEnabled": True}, 1, "violating"),
+    # no role key: an appliance the ReplicationAppliances component built replicates; the machines are the items
+    ("replication-appliances-sufficient", lambda: [_appliance("ra1", None), _rcm_item("m1")], None, 0, "missing"),
+    ("replication-appliances-sufficient", lambda: [_rcm_item("m1")], None, 1, "missing"),
+    # classic stacks are out of scope
+    ("replication-appliances-sufficient", lambda: [res(POLICY, "p", replication_policy())],
+     {"architecture": "classic", "protectedMachines": 500}, 0, "compliant"),
+    # test-failover-subnets-named-like-recovery
+    ("test-failover-subnets-named-like-recovery", lambda: [*_networks(), _rcm_item("m1")],
+     {"testFailoverAddressSpace": ["10.170.0.0/16"]}, 0, "compliant"),
+    ("test-failover-subnets-named-like-recovery", lambda: _networks(("snet-db", "snet-test-app")),
+     {"testFailoverAddressSpace": ["10.170.0.0/16"]}, 1, "violating"),
+    ("test-failover-subnets-named-like-recovery", lambda: [*_networks(), _rcm_item("m1", testSubnetName="snet-app")],
+     {"testFailoverAddressSpace": ["10.170.0.0/16"]}, 1, "violating"),
+    # subnets without names, an item without subnet names: nothing to compare, no crash
+    ("test-failover-subnets-named-like-recovery",
+     lambda: [_vnet("vnet-recovery", "10.70.0.0/16"), res(SUBNET, "s", {"virtualNetworkName": "vnet-recovery"}),
+              _vnet("vnet-test", "10.170.0.0/16"), res(ITEM, "i", {"properties": {}})],
+     {"testFailoverAddressSpace": ["10.170.0.0/16"]}, 0, "missing"),
+    # modernized-no-classic-resources
+    ("modernized-no-classic-resources", lambda: [*_rcm_policies(), _rcm_item("m1")], MODERNIZED, 0, "compliant"),
+    ("modernized-no-classic-resources",
+     lambda: [*_rcm_policies(), res(GW, "vgw", {}), res(POLICY, "old", replication_policy()),
+              res(VSPHERE_VM, "cs", {}, "asrctl:dr:ConfigurationServerVm")], MODERNIZED, 3, "violating"),
+    # no config: an InMageRcm policy makes the stack modernized
+    ("modernized-no-classic-resources", lambda: [*_rcm_policies(), res(LGW, "lgw", {})], None, 1, "violating"),
+    # no config, no InMageRcm policy: a classic stack, whose VPN is legitimate; items without details are skipped
+    ("modernized-no-classic-resources", lambda: [res(GW, "vgw", {}), res(ITEM, "i", {})], None, 0, "missing"),
+    # failback-connectivity-present on a modernized stack: the failback policy and its mapping, no VPN
+    ("failback-connectivity-present", lambda: [*_rcm_policies(), _mapping("/v/replicationPolicies/fb"), _rcm_item("m")],
+     {**MODERNIZED, "failbackEnabled": True}, 0, "compliant"),
+    ("failback-connectivity-present", lambda: [*_rcm_policies(failback=False)], {**MODERNIZED, "failbackEnabled": True},
+     1, "violating"),
+    ("failback-connectivity-present", lambda: [*_rcm_policies(), _mapping("/v/replicationPolicies/fwd"), _rcm_item("m")],
+     {**MODERNIZED, "failbackEnabled": True}, 1, "violating"),
+    ("failback-connectivity-present", lambda: [*_rcm_policies(), _mapping(None), _rcm_item("m")],
+     {**MODERNIZED, "failbackEnabled": True}, 1, "missing"),
+    # phase 1: no protected item yet, so no mapping is expected
+    ("failback-connectivity-present", lambda: [*_rcm_policies()], {**MODERNIZED, "failbackEnabled": True}, 0,
+     "compliant"),
 ]
+
 
 
 @pytest.mark.parametrize("case", STACK_CASES, ids=[f"{c[0]}-{c[4]}-{i}" for i, c in enumerate(STACK_CASES)])

@@ -1,4 +1,4 @@
-"""Phase 2, protection: the container mapping to Azure and one replicated protected item per machine.
+"""Phase 2, protection (classic): the container mapping to Azure and one InMageAzureV2 protected item per machine.
 
 Only after the configuration server has registered: the VMware fabric and its protection container are ASR's
 (created at registration), so their names come from ``vmware-azure-dr:registration`` and are never created here.
@@ -15,14 +15,10 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine, Registration
+from asrctl.infra.asr import AZURE_CONTAINER, PROTECTED_ITEM_IGNORE_CHANGES, container_id
 
-#: ASR's fixed name of the Azure side in container mappings and recovery plans.
-AZURE_CONTAINER = "Microsoft Azure"
 #: The classic VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageAzureV2"
-#: Enable-protection input fields ARM does not echo back in that shape (it returns the replication details
-#: instead). A diff there must never re-enable protection (= full initial replication).
-PROTECTED_ITEM_IGNORE_CHANGES = ["properties.providerSpecificDetails", "properties.protectableItemId"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,8 @@ class ProtectedMachine:
     subnet_id: pulumi.Input[str]
     """Required. ARM id of the recovery subnet the VM fails over into."""
     multi_vm_group_name: str | None = None
-    """Optional. Multi-VM consistency group (the machine's recovery plan) when multi-VM sync is on. Default none."""
+    """Optional. Multi-VM consistency group (the machine's plan group of two or more machines, see
+    :mod:`asrctl.infra.consistency_groups`) when multi-VM sync is on. Default none."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +86,7 @@ class Protection(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        container_id = pulumi.Output.concat(
-            args.vault_id, "/replicationFabrics/", reg.fabric_name,
-            "/replicationProtectionContainers/", reg.protection_container_name,
-        )
+        container = container_id(args.vault_id, reg.fabric_name, reg.protection_container_name)
         self.protectable_item_ids: dict[str, pulumi.Output[str]] = {}
         self.protected_item_ids = {}
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
@@ -100,7 +94,7 @@ class Protection(pulumi.ComponentResource):
             m = pm.machine
             # The protectable item is the VM as the configuration server discovered it; ASR names it with its own id.
             protectable = pulumi.Output.concat(
-                container_id, "/replicationProtectableItems/", reg.protectable_items[m.name]
+                container, "/replicationProtectableItems/", reg.protectable_items[m.name]
             )
             item = rs.ReplicationProtectedItem(
                 f"{name}-item-{m.name}",

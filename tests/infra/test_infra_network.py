@@ -15,7 +15,7 @@ SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
 def test_nsgs_allow_only_asr_ports_from_asr_server_ranges(stack: str) -> None:
     ranges = load_stack(stack).network.on_prem.asr_server_ranges
     nsgs = [r for r in preview(stack).of_type(NSG) if r.name.startswith(("dr-recovery-net", "dr-test-net"))]
@@ -34,7 +34,7 @@ def test_nsgs_allow_only_asr_ports_from_asr_server_ranges(stack: str) -> None:
         assert all(d["priority"] > allow["priority"] for d in denies), nsg.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
 def test_every_dr_subnet_has_its_nsg_and_the_configured_prefix(stack: str) -> None:
     cfg = load_stack(stack).network
     result = preview(stack)
@@ -47,7 +47,7 @@ def test_every_dr_subnet_has_its_nsg_and_the_configured_prefix(stack: str) -> No
             assert nsg.urn in subnet.dependencies, subnet.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
 def test_test_failover_network_is_isolated(stack: str) -> None:
     cfg = load_stack(stack).network
     result = preview(stack)
@@ -78,3 +78,16 @@ def test_recovery_subnet_ids_are_exported_per_tier() -> None:
     exported = result.outputs["recovery_subnet_ids"]
     assert set(exported) == {"db", "app", "web"}
     assert exported["db"] == one(result, SUBNET, "dr-recovery-net-snet-db").outputs["id"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
+def test_test_subnets_have_the_azure_names_of_the_recovery_subnets(stack: str) -> None:
+    # ASR puts a drill VM in the test subnet named like its recovery subnet (else the alphabetically first one).
+    result = preview(stack)
+    names = {role: {s.inputs["subnetName"] for s in result.of_type(SUBNET) if s.name.startswith(f"dr-{role}-net-snet-")}
+             for role in ("recovery", "test")}
+    assert names["recovery"] == names["test"] == {f"snet-{t}-{stack}-weu" for t in ("db", "app", "web")}
+    test_vnet = one(result, VNET, "dr-test-net-vnet").inputs["virtualNetworkName"]
+    for s in result.of_type(SUBNET):
+        if s.name.startswith("dr-test-net-snet-"):
+            assert s.inputs["virtualNetworkName"] == test_vnet, s.urn

@@ -101,17 +101,45 @@ def test_stack_context_from_config_and_plans() -> None:
     from asrctl.config import load_stack
     from asrctl.plans import load_plans_for_stack
 
-    dev, prod = load_stack("dev"), load_stack("prod")
+    dev, prod, legacy = load_stack("dev"), load_stack("prod"), load_stack("legacy")
     dev_config = stack_policy_config(dev, load_plans_for_stack(dev, "dev"))
     assert dev_config["replication-rpo-threshold-within-bound"] == {"maxRpoThresholdMinutes": 60}
     assert dev_config["vault-immutability-enabled"] == {"enforcementLevel": "advisory"}
-    assert dev_config["nsg-allow-only-asr-ports-from-on-prem"]["allowedSourceRanges"] == ["10.10.0.0/16", "10.60.0.0/16"]
+    # modernized failback pulls from on-prem: nothing inbound from the recovery VNet is needed
+    assert dev_config["nsg-allow-only-asr-ports-from-on-prem"]["allowedSourceRanges"] == ["10.10.0.0/16"]
     assert "erp/database" in dev_config["replication-multi-vm-sync-only-when-used"]["multiVmSyncUsedBy"]
+    # modernized: ASR's own 15 days
+    assert dev_config["replication-retention-within-bound"] == {"maxRetentionHours": 360}
     prod_config = stack_policy_config(prod, load_plans_for_stack(prod, "prod"))
     assert prod_config["vault-immutability-enabled"] == {"enforcementLevel": "mandatory"}
-    assert prod_config["failback-connectivity-present"] == {"failbackEnabled": True}
-    premium = dev.model_copy(update={"replication": dev.replication.model_copy(update={"target_disk_type": "Premium_LRS"})})
+    assert prod_config["failback-connectivity-present"] == {"failbackEnabled": True, "architecture": "modernized"}
+    assert prod_config["replication-appliances-sufficient"] == {
+        "architecture": "modernized", "protectedMachines": 40, "protectedDisks": 74, "failbackEnabled": True}
+    assert prod_config["modernized-vault-dedicated"] == {"architecture": "modernized",
+                                                         "classicVaultNames": ["rsv-asr-legacy-weu"]}
+    legacy_config = stack_policy_config(legacy, load_plans_for_stack(legacy, "legacy"))
+    # classic failback: failed-over VMs send to the temporary Azure process server in the recovery VNet
+    assert legacy_config["nsg-allow-only-asr-ports-from-on-prem"]["allowedSourceRanges"] == [
+        "10.20.0.0/16", "172.20.0.0/16", "10.70.0.0/16"]
+    assert legacy_config["replication-retention-within-bound"] == {"maxRetentionHours": 72}
+    assert legacy_config["modernized-no-classic-resources"] == {"architecture": "classic"}
+    premium = legacy.model_copy(
+        update={"replication": legacy.replication.model_copy(update={"target_disk_type": "Premium_LRS"})}
+    )
     assert stack_policy_config(premium, [])["replication-retention-within-bound"] == {"maxRetentionHours": 24}
+
+
+def test_every_context_property_is_declared_by_its_rule() -> None:
+    """CrossGuard validates a rule's config against its schema: the stack context may only pass declared keys."""
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.rules import RULES_BY_NAME
+
+    for stack in ("dev", "prod", "legacy"):
+        cfg = load_stack(stack)
+        for rule, entry in stack_policy_config(cfg, load_plans_for_stack(cfg, stack)).items():
+            declared = set(RULES_BY_NAME[rule].config)
+            assert set(entry) - {"enforcementLevel"} <= declared, (stack, rule)
 
 
 def test_multi_vm_groups_are_groups_of_two_or_more() -> None:
@@ -146,7 +174,7 @@ def test_example_policy_config_is_valid() -> None:
 
     from asrctl.policy.config_file import load_policy_config
 
-    example = Path(__file__).resolve().parent.parent / "policy" / "config.example.json"
+    example = Path(__file__).resolve().parents[2] / "policy" / "config.example.json"
     config = load_policy_config(example, RULES)
     assert config["storage-geo-redundant"] == {"enforcementLevel": "disabled"}
     assert effective_levels(RULES, config)["vault-immutability-enabled"] == "mandatory"

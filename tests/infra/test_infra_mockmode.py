@@ -14,7 +14,7 @@ from asrctl.errors import BadInput, OperationFailed
 from asrctl.infra import mock_inventory
 from asrctl.mockmode import SECRET_MARK, UNKNOWN_MARK, arm_id, json_safe, run_program
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 SUB = "3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9a01"
 
 
@@ -37,7 +37,7 @@ import pulumi
 from pulumi_azure_native import resources, storage
 
 cfg = pulumi.Config("vmware-azure-dr")
-secret = cfg.require_secret("csPassphrase")
+secret = cfg.require_secret("vcenterPassword")
 group = resources.ResourceGroup("g", resource_group_name="rg-x", location=cfg.require("location"))
 account = storage.StorageAccount(
     "acct", account_name="stx", resource_group_name=group.name, kind="StorageV2", sku={"name": "Standard_LRS"},
@@ -53,7 +53,7 @@ pulumi.export("count", 3)
 
 def test_captures_dependencies_options_notes_and_masks_secrets(project_with, monkeypatch) -> None:
     project_with(SMALL_PROGRAM)
-    monkeypatch.setenv("ASRCTL_CS_PASSPHRASE", "correct-horse-battery")
+    monkeypatch.setenv("ASRCTL_VCENTER_PASSWORD", "correct-horse-battery")
     result = run_program("dev")
     group = result.of_type("azure-native:resources:ResourceGroup")[0]
     account = result.of_type("azure-native:storage:StorageAccount")[0]
@@ -176,6 +176,79 @@ def test_arm_ids_follow_the_azure_resource_id_shape() -> None:
     assert subnet.endswith("/providers/Microsoft.Network/virtualNetworks/vnet-a/subnets/snet-a")
 
 
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-a/providers"
+
+
+@pytest.mark.parametrize(
+    ("token", "inputs", "expected"),
+    [
+        # the Azure name, in ARM's plural type segment (not publicIPAddress/<logical name>)
+        ("azure-native:network:PublicIPAddress", {"publicIpAddressName": "pip-a"},
+         f"{RG}/Microsoft.Network/publicIPAddresses/pip-a"),
+        ("azure-native:compute:VirtualMachine", {"vmName": "asrps01"}, f"{RG}/Microsoft.Compute/virtualMachines/asrps01"),
+        # a gateway connection is Microsoft.Network/connections
+        ("azure-native:network:VirtualNetworkGatewayConnection", {"virtualNetworkGatewayConnectionName": "con-a"},
+         f"{RG}/Microsoft.Network/connections/con-a"),
+        # a blob container hangs below the account's default blob service
+        ("azure-native:storage:BlobContainer", {"accountName": "sta", "containerName": "runbooks"},
+         f"{RG}/Microsoft.Storage/storageAccounts/sta/blobServices/default/containers/runbooks"),
+        ("azure-native:automation:Runbook", {"automationAccountName": "aa-a", "runbookName": "ASR-X"},
+         f"{RG}/Microsoft.Automation/automationAccounts/aa-a/runbooks/ASR-X"),
+        ("azure-native:monitor:ScheduledQueryRule", {"ruleName": "alert-a"}, f"{RG}/Microsoft.Insights/scheduledQueryRules/alert-a"),
+    ],
+)
+def test_arm_ids_use_the_azure_name_the_plural_type_and_the_parent_chain(token: str, inputs: dict, expected: str) -> None:
+    assert arm_id(token, "logical-name", {**inputs, "resourceGroupName": "rg-a"}, SUB) == expected
+
+
+def test_extension_resources_hang_below_their_scope() -> None:
+    account = f"{RG}/Microsoft.Storage/storageAccounts/sta"
+    assignment = arm_id("azure-native:authorization:RoleAssignment", "ra", {"scope": account}, SUB)
+    assert assignment.startswith(f"{account}/providers/Microsoft.Authorization/roleAssignments/")
+    guid = assignment.rsplit("/", 1)[1]
+    assert len(guid) == 36 and guid == arm_id("azure-native:authorization:RoleAssignment", "ra", {"scope": account}, SUB).rsplit("/", 1)[1]
+    vault = f"{RG}/Microsoft.RecoveryServices/vaults/rsv-a"
+    setting = arm_id("azure-native:monitor:DiagnosticSetting", "d", {"name": "to-law", "resourceUri": vault}, SUB)
+    assert setting == f"{vault}/providers/Microsoft.Insights/diagnosticSettings/to-law"
+    assert "unknown-rg" not in assignment + setting
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
+def test_every_created_azure_resource_has_an_id_as_arm_forms_it(stack: str) -> None:
+    result = preview(stack)
+    for r in result.resources:
+        if not (r.custom and r.type.startswith("azure-native:")):
+            continue
+        assert r.type in mockmode.ARM_TYPES, r.type
+        rid = r.outputs["id"]
+        namespace = mockmode.ARM_TYPES[r.type].namespace
+        assert rid.startswith("/subscriptions/") and "unknown-rg" not in rid, rid
+        if namespace:
+            assert f"/providers/{namespace}/" in rid, rid
+        # the resource's own name is the Azure name the program chose (a GUID for a role assignment), never the
+        # Pulumi logical name
+        assert rid.rsplit("/", 1)[1] == r.outputs["name"] != r.name, rid
+
+
+def test_an_azure_type_without_an_arm_rule_fails_the_preview_naming_the_fix(project_with) -> None:
+    project_with(
+        "from pulumi_azure_native import keyvault\n"
+        "keyvault.Vault('kv', vault_name='kv-a', resource_group_name='rg-a', properties={'tenantId': 't', "
+        "'sku': {'family': 'A', 'name': 'standard'}})\n"
+    )
+    with pytest.raises(OperationFailed, match=r"cannot form the ARM id of azure-native:keyvault:Vault .*ARM_TYPES"):
+        run_program("dev")
+
+
+def test_preview_json_is_identical_run_to_run(cli) -> None:
+    first = cli("preview", "--stack", "dev", "--json")
+    second = cli("preview", "--stack", "dev", "--json")
+    assert first.exit_code == second.exit_code == 0
+    assert first.stdout == second.stdout
+    doc = json.loads(first.stdout)
+    assert all(r["dependencies"] == sorted(r["dependencies"]) for r in doc["resources"])
+
+
 def test_module_imports_without_pulumi_loaded() -> None:
     # `asrctl --help` must stay instant: the harness defers every Pulumi import to run time.
     source = Path(mockmode.__file__).read_text()
@@ -188,9 +261,39 @@ def test_garbage_collector_is_back_on_after_a_run_even_a_failing_one(project_wit
 
     project_with("from asrctl.errors import BadInput\nraise BadInput('vmware-azure-dr:x: broken')\n")
     assert gc.isenabled()
+    frozen = gc.get_freeze_count()
     with pytest.raises(BadInput):
         run_program("dev")
     assert gc.isenabled()
+    # A long-lived process (this test run) collects the run's garbage: nothing was frozen.
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_one_shot_cli_freezes_the_heap_after_a_run(tmp_path: Path) -> None:
+    """The asrctl executable leaves the run's heap frozen (no collection rescans it before exit); output unchanged."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, json, sys\n"
+        "from asrctl import gcpolicy\n"
+        "mode = sys.argv[1]\n"
+        "if mode == 'one-shot':\n"
+        "    gcpolicy.declare_one_shot_process()\n"
+        "from asrctl.mockmode import run_program\n"
+        "result = run_program('dev')\n"
+        "print(json.dumps({'frozen': gc.get_freeze_count(), 'enabled': gc.isenabled(), 'resources': len(result.resources)}))\n"
+    )
+    env = {**os.environ, "ASRCTL_PROJECT_DIR": str(PROJECT), "ASRCTL_HOME": str(tmp_path)}
+    runs = {
+        mode: json.loads(subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True, text=True,
+                                        check=True, cwd=PROJECT).stdout)
+        for mode in ("one-shot", "library")
+    }
+    assert runs["one-shot"]["frozen"] > 10_000 and runs["library"]["frozen"] == 0
+    assert runs["one-shot"]["enabled"] and runs["library"]["enabled"]
+    assert runs["one-shot"]["resources"] == runs["library"]["resources"]
 
 
 def test_a_run_after_a_failed_run_does_not_await_its_leftovers(project_with) -> None:

@@ -20,9 +20,9 @@ import pytest
 
 from asrctl.policy.rules import RULES, RULES_BY_NAME
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
-FIXTURES = Path(__file__).parent / "fixtures" / "policy"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "policy"
 
 # Mandatory violations the sample stacks have today because of the program (not the stack files): reported to
 # the lead (issue 7 report), not waived. Remove an entry when the program is fixed: the strict xfail below fails
@@ -30,6 +30,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "policy"
 KNOWN_PROGRAM_GAPS = {
     "dev": set(),
     "prod": set(),
+    "legacy": set(),
 }
 
 # What the insecure stack file itself gets wrong (beyond the program gaps every stack shares):
@@ -88,7 +89,7 @@ def _check(stack: str, preview: Any, user: dict | None = None):
     return evaluate(stack, preview.resources, config)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "legacy"])
 def test_sample_stack_has_no_mandatory_violation_beyond_reported_program_gaps(stack: str, previews) -> None:
     report = _check(stack, previews(stack))
     assert {v.rule for v in report.mandatory} - KNOWN_PROGRAM_GAPS[stack] == set(), report.mandatory
@@ -116,21 +117,103 @@ def test_immutability_is_advisory_in_dev_and_mandatory_in_prod(previews) -> None
 
 
 def test_prod_plans_and_failback_are_checked(previews) -> None:
-    """Prod is phase 2 with failback: plan, coverage and failback rules have real resources to judge."""
+    """Prod is modernized phase 2 with failback: the plan, coverage, failback and modernized rules have real
+    resources to judge (appliances, both mappings, InMageRcm items) and none of them finds a violation."""
     types = {r.type for r in previews("prod").resources}
     assert {"azure-native:recoveryservices:ReplicationRecoveryPlan",
             "azure-native:recoveryservices:ReplicationProtectedItem",
-            "azure-native:network:VirtualNetworkGatewayConnection"} <= types
+            "azure-native:recoveryservices:ReplicationProtectionContainerMapping",
+            "vsphere:index/virtualMachine:VirtualMachine"} <= types
+    assert "azure-native:network:VirtualNetworkGatewayConnection" not in types
     rules = {v.rule for v in _check("prod", previews("prod")).violations}
     assert not rules & {"protected-items-covered-by-plan", "failback-connectivity-present",
-                        "failback-resources-tagged-temporary", "recovery-plan-group-order"}
+                        "failback-resources-tagged-temporary", "recovery-plan-group-order",
+                        "modernized-vault-dedicated", "modernized-no-classic-resources",
+                        "replication-appliances-sufficient", "test-failover-subnets-named-like-recovery",
+                        "replication-crash-consistent-every-5-minutes", "replication-rcm-multi-vm-sync-is-a-string"}
+
+
+def test_legacy_plans_and_failback_over_vpn_are_checked(previews) -> None:
+    types = {r.type for r in previews("legacy").resources}
+    assert {"azure-native:recoveryservices:ReplicationProtectedItem",
+            "azure-native:network:VirtualNetworkGatewayConnection"} <= types
+    report = _check("legacy", previews("legacy"))
+    assert not {v.rule for v in report.violations} & {
+        "failback-connectivity-present", "failback-resources-tagged-temporary", "modernized-no-classic-resources",
+        "replication-appliances-sufficient"}
+    assert report.levels["modernized-no-classic-resources"] == "mandatory"  # in force, and silent for classic
+
+
+def _modernized_copy(previews, edit):
+    """prod's captured resources with ``edit(resources)`` applied to deep copies (what a broken program would build)."""
+    import copy
+    import dataclasses
+
+    resources = [dataclasses.replace(r, inputs=copy.deepcopy(r.inputs), outputs=copy.deepcopy(r.outputs))
+                 for r in previews("prod").resources]
+    return edit(resources) or resources
+
+
+def test_modernized_rules_catch_what_a_broken_program_would_build(previews) -> None:
+    """The same checks, on the real prod preview changed the way a regression would change it."""
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.context import stack_policy_config
+    from asrctl.policy.evaluate import evaluate
+
+    cfg = load_stack("prod")
+    config = stack_policy_config(cfg, load_plans_for_stack(cfg, "prod"))
+
+    def add_classic(resources):
+        legacy = [r for r in previews("legacy").resources if r.type.endswith(("VirtualNetworkGateway", "ConfigurationServerVm"))]
+        return resources + legacy
+
+    def drop_failback_appliance(resources):
+        return [r for r in resources if r.name != "dr-appliances-asr-ra-prod02"]
+
+    def rename_test_subnet(resources):
+        for r in resources:
+            if r.name == "dr-test-net-snet-db":
+                r.inputs["subnetName"] = "snet-drill-db"
+                r.outputs["subnetName"] = "snet-drill-db"
+
+    def boolean_sync(resources):
+        for r in resources:
+            if r.name == "dr-policies-replication":
+                r.inputs["properties"]["providerSpecificInput"]["enableMultiVmSync"] = True
+
+    cases = {
+        "modernized-no-classic-resources": add_classic,
+        "replication-appliances-sufficient": drop_failback_appliance,
+        "test-failover-subnets-named-like-recovery": rename_test_subnet,
+        "replication-rcm-multi-vm-sync-is-a-string": boolean_sync,
+    }
+    for rule, edit in cases.items():
+        report = evaluate("prod", _modernized_copy(previews, edit), config)
+        assert rule in {v.rule for v in report.mandatory}, rule
+
+
+def test_a_modernized_stack_sharing_a_classic_vault_fails(previews) -> None:
+    from asrctl.config import load_stack
+    from asrctl.plans import load_plans_for_stack
+    from asrctl.policy.context import classic_vault_names, stack_policy_config
+    from asrctl.policy.evaluate import evaluate
+
+    assert classic_vault_names() == ["rsv-asr-legacy-weu"]
+    cfg = load_stack("prod")
+    config = stack_policy_config(cfg, load_plans_for_stack(cfg, "prod"))
+    assert config["modernized-vault-dedicated"]["classicVaultNames"] == ["rsv-asr-legacy-weu"]
+    config["modernized-vault-dedicated"]["classicVaultNames"] = ["rsv-asr-prod-weu"]  # as if legacy were env prod
+    report = evaluate("prod", previews("prod").resources, config)
+    [violation] = [v for v in report.mandatory if v.rule == "modernized-vault-dedicated"]
+    assert "rsv-asr-prod-weu is also the vault of a classic stack" in violation.message
 
 
 def test_insecure_stack_fails_with_exactly_the_expected_rules(previews, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(previews.insecure_root))
     report = _check("insecure", previews("insecure"))
     mandatory = {v.rule for v in report.mandatory}
-    baseline = KNOWN_PROGRAM_GAPS["dev"] | KNOWN_PROGRAM_GAPS["prod"]
+    baseline = KNOWN_PROGRAM_GAPS["dev"] | KNOWN_PROGRAM_GAPS["prod"] | KNOWN_PROGRAM_GAPS["legacy"]
     assert mandatory - baseline == INSECURE_EXPECTED
     assert not report.passed
 
@@ -434,7 +517,9 @@ def test_check_parses_each_file_once(cli, monkeypatch: pytest.MonkeyPatch) -> No
     real = yamlfile.parse_yaml
     monkeypatch.setattr(yamlfile, "parse_yaml", lambda text, path: parsed.append(Path(path).name) or real(text, path))
     assert cli("policy", "check", "--stack", "prod", "--format", "sarif").exit_code == 0
-    assert sorted(parsed) == ["Pulumi.prod.yaml", "crm.yaml", "erp.yaml", "hr.yaml", "portal.yaml"]
+    # every file at most once (the dedicated-vault rule also reads the other stacks, to compare their vaults)
+    assert len(parsed) == len(set(parsed))
+    assert {"Pulumi.prod.yaml", "crm.yaml", "erp.yaml", "hr.yaml", "portal.yaml"} <= set(parsed)
 
 
 def test_rules_text_shows_the_anchors(cli) -> None:
