@@ -228,9 +228,12 @@ def run_readiness(plan: Plan, stack_cfg: StackConfig, stack_name: str, provider:
                            "that did it"))
     earliest = min((command.stages.index(s) for s in starts.values()), default=0)
     ahead = command.stages[earliest:]
-    if stack_cfg.modernized and env.appliances:
-        _appliance_checks(report, env, ahead, stack_name)
-    elif any(OPERATIONS[s].needs_failback for s in ahead):
+    appliance_path = stack_cfg.modernized and bool(env.appliances)
+    if appliance_path:
+        _appliance_checks(report, env, ahead, stack_name, health=replication_checks)
+    # A modernized stack fails back through the appliances' reprotect agents (checked above) and the InMageRcmFailback
+    # policy and mapping that failback.enabled provisions: without them the failback infrastructure is missing.
+    if any(OPERATIONS[s].needs_failback for s in ahead) and (not appliance_path or not stack_cfg.failback.enabled):
         reason = _failback_problem(stack_cfg, stack_name, env.failback_ready, env.problems)
         add(ReadinessCheck("failback-infrastructure", "fail" if reason else "pass",
                            reason or "the failback path is registered", advice=_failback_advice(stack_cfg, stack_name)
@@ -273,11 +276,12 @@ def _state_advice(state: str, command: Command, plan: str, stack: str) -> str:
 
 
 def _appliance_checks(report: ReadinessReport, env: EnvironmentStatus, stages: tuple[str, ...],
-                      stack_name: str) -> None:
-    """Modernized: each appliance's components, and the reprotect agent and datastore failback goes through."""
+                      stack_name: str, *, health: bool) -> None:
+    """Modernized: each appliance's components (a health check: ``--skip-readiness`` skips it like replication
+    health), and the reprotect agent and datastore failback goes through (what ASR refuses without: always)."""
     add = report.checks.append
     hard = any(s in NEEDS_ON_PREM for s in stages)
-    for appliance in env.appliances:
+    for appliance in env.appliances if health else ():
         health = appliance.health
         if health == "Normal":
             add(ReadinessCheck("appliance-health", "pass", f"appliance {appliance.name}: every component Normal"))
@@ -340,17 +344,20 @@ def _agent_checks(report: ReadinessReport, statuses: dict[str, MachineStatus], s
 
 
 def _failback_problem(cfg: StackConfig, stack_name: str, ready: bool, problems: tuple[str, ...]) -> str | None:
-    if cfg.modernized:
-        # The failback path is the appliance's reprotect agent: no failback infrastructure to enable.
-        return None if ready else ("; ".join(problems) or "the backend does not see a reprotect agent registered")
     if not cfg.failback.enabled:
         return f"stack {stack_name} does not enable failback (vmware-azure-dr:failback.enabled: false)"
+    if cfg.modernized:
+        # The failback path is the appliance's reprotect agent and the InMageRcmFailback policy.
+        return None if ready else ("; ".join(problems) or "the backend does not see a reprotect agent registered")
     if not ready:
         return "; ".join(problems) or "the backend does not see the failback path registered"
     return None
 
 
 def _failback_advice(cfg: StackConfig, stack_name: str) -> str:
+    if cfg.modernized and not cfg.failback.enabled:
+        return (f"enable failback in stacks/Pulumi.{stack_name}.yaml and run `pulumi up` (the InMageRcmFailback "
+                "policy and its container mapping)")
     if cfg.modernized:
         return ("register a replication appliance with a reprotect agent (its reprotectAgentId in registration."
                 f"appliances: `asrctl discover --stack {stack_name}` prints it)")

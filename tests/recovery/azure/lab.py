@@ -83,6 +83,7 @@ def stack_doc(architecture: str, env: str, machines: tuple[LabMachine, ...], *, 
             "prefixLength": 24, "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"],
             "appliances": [{"name": "appliance01", "ip": "10.10.0.50"}],
         }
+        config[NS + "failback"] = {"enabled": True}  # the InMageRcmFailback policy and its mapping
     else:
         config[NS + "network"]["gatewaySubnetPrefix"] = "10.60.255.0/27"
         config[NS + "configurationServer"] = {

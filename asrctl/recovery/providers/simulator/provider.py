@@ -262,11 +262,13 @@ class SimulatorProvider:
         """Classic: the failback infrastructure (failback.enabled). Modernized: a reprotect agent on the appliance(s)
         failback goes through — every simulated appliance has one unless the stack's registration names the
         appliance without a reprotectAgentId."""
+        if not self.stack_cfg.failback.enabled:
+            return False  # modernized: no InMageRcmFailback policy/mapping provisioned; classic: no process server
         if self.architecture == "modernized":
             appliances = self._appliances()
             failback = [a for a in appliances if a.role == "failback"] or appliances
             return bool(failback) and all(a.reprotect_agent for a in failback)
-        return self.stack_cfg.failback.enabled
+        return True
 
     def _appliances(self) -> list[ApplianceStatus]:
         """The stack's replication appliances as the simulated vault registered them, all components Normal."""
@@ -333,7 +335,7 @@ class SimulatorProvider:
         appliances = tuple(self._appliances()) if self.architecture == "modernized" else ()
         if self._failback_ready():
             problems: tuple[str, ...] = ()
-        elif self.architecture == "modernized":
+        elif self.architecture == "modernized" and self.stack_cfg.failback.enabled:
             problems = tuple(f"appliance {a.name} has no reprotect agent registered" for a in appliances
                              if not a.reprotect_agent)
         else:
