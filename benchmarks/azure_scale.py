@@ -68,8 +68,10 @@ def stack_doc(env: str, machines: int, multi_vm: bool, registration: dict | None
         },
         NS + "vcenter": {"server": "vcsa01.corp.contoso.com", "user": "svc-asr@vsphere.local", "datacenter": "DC1",
                          "cluster": "CL1", "datastore": "datastore1", "network": "PG-Servers"},
-        NS + "replicationAppliances": {"prefixLength": 24, "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"],
+        NS + "replicationAppliances": {"ovfUrl": "https://repo.corp.contoso.com/asr/ReplicationAppliance.ovf",
+                                       "prefixLength": 24, "gateway": "10.10.0.1", "dnsServers": ["10.10.0.2"],
                                        "appliances": appliances},
+        NS + "vcenterPassword": {"secure": "v1:AAAAAAAAAAAAAAAA:dmNlbnRlcg=="},
         NS + "alerts": {"emails": ["dr@contoso.com"]},
         NS + "machines": [machine(i) for i in range(machines)],
     }  # fmt: skip
