@@ -70,3 +70,22 @@ def test_help_of_every_command_reads_without_type_placeholders(cli):
         for placeholder in ("<bool>", "<str>", "<int>", "<float>", "<path>"):
             assert placeholder not in result.stdout, (path, placeholder)
         assert not re.search(r"\{[A-Z_]+\}", result.stdout), path  # usage lines name arguments plainly
+
+
+@pytest.mark.parametrize(
+    ("args", "module", "what"),
+    [
+        (("runs", "list", "--engine", "temporal"), "client", "--engine temporal"),
+        (("drill", "erp", "--stack", "dev", "--engine", "temporal"), "client", "--engine temporal"),
+        (("schedule", "list"), "schedules", "asrctl schedule"),
+        (("worker",), "worker", "asrctl worker"),
+    ],
+)
+def test_team_mode_missing_is_one_line_exit_2(cli, monkeypatch, args, module, what) -> None:
+    # An installation without temporalio (or with a broken one): the import fails; the command says so in one line.
+    monkeypatch.setitem(sys.modules, f"asrctl.recovery.temporal.{module}", None)
+    result = cli(*args)
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {what}: team mode is not available in this installation")
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -44,6 +44,19 @@ def engine_choice(value: str | None, stack: str | None = None) -> str:
     return chosen
 
 
+def team_module(module: str, what: str) -> Any:
+    """``asrctl.recovery.temporal.<module>``, imported when a command needs team mode (temporalio stays out of
+    ``asrctl --help``); an installation without it is bad input naming ``what`` asked for it."""
+    import importlib
+
+    from asrctl.errors import BadInput
+
+    try:
+        return importlib.import_module(f"asrctl.recovery.temporal.{module}")
+    except ImportError as exc:
+        raise BadInput(f"{what}: team mode is not available in this installation ({exc})") from None
+
+
 def _stack_engine(stack: str | None) -> str | None:
     if stack is None:
         return None

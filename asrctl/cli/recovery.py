@@ -12,7 +12,16 @@ from typing import Any
 
 import typer
 
-from asrctl.cli.common import EngineOption, JsonOption, ProviderOption, StackOption, engine_choice, err_console, say
+from asrctl.cli.common import (
+    EngineOption,
+    JsonOption,
+    ProviderOption,
+    StackOption,
+    engine_choice,
+    err_console,
+    say,
+    team_module,
+)
 
 RecoveryPointOption = typer.Option(
     "latest", "--recovery-point", metavar="KIND",
@@ -44,11 +53,7 @@ def execute(command: str, plan: str, stack: str, provider: str, engine: str | No
     progress = ProgressPrinter(err_console)
     try:
         if chosen == "temporal":
-            try:
-                from asrctl.recovery.temporal.client import start_on_temporal
-            except ImportError as exc:
-                raise BadInput(f"--engine temporal: team mode is not available in this installation ({exc})") from None
-            record = start_on_temporal(command, plan, stack, provider, on_event=progress, detach=detach, **options)
+            record = team_module("client", "--engine temporal").start_on_temporal(command, plan, stack, provider, on_event=progress, detach=detach, **options)
         else:
             record = runner.start(command, plan, stack, provider, on_event=progress, **options)
     except (RunPaused, RunInterrupted) as stopped:

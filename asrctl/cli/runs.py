@@ -15,6 +15,7 @@ from asrctl.cli.common import (
     print_json,
     print_rows,
     say,
+    team_module,
 )
 
 runs_app = typer.Typer(help="Recovery plan runs: list, show, resume (approve a manual action), cancel.",
@@ -23,13 +24,7 @@ RunArgument = typer.Argument(..., metavar="RUN", help="Run id (see `asrctl runs 
 
 
 def _team_client() -> Any:
-    from asrctl.errors import BadInput
-
-    try:
-        from asrctl.recovery.temporal import client
-    except ImportError as exc:
-        raise BadInput(f"--engine temporal: team mode is not available in this installation ({exc})") from None
-    return client
+    return team_module("client", "--engine temporal")
 
 
 @runs_app.command("list")

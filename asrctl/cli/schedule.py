@@ -13,6 +13,7 @@ from asrctl.cli.common import (
     print_json,
     print_rows,
     say,
+    team_module,
 )
 
 schedule_app = typer.Typer(help="Scheduled drills (team mode): create, list, delete. A worker (`asrctl worker`) "
@@ -20,13 +21,7 @@ schedule_app = typer.Typer(help="Scheduled drills (team mode): create, list, del
 
 
 def _module():  # noqa: ANN202 - asrctl.recovery.temporal.schedules
-    from asrctl.errors import BadInput
-
-    try:
-        from asrctl.recovery.temporal import schedules
-    except ImportError as exc:
-        raise BadInput(f"asrctl schedule: team mode is not available in this installation ({exc})") from None
-    return schedules
+    return team_module("schedules", "asrctl schedule")
 
 
 @schedule_app.command("create")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from asrctl.cli.common import err_console, say
+from asrctl.cli.common import err_console, say, team_module
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +24,4 @@ def register(app: typer.Typer) -> None:
 
         if max_activities < 1:
             raise BadInput("--max-activities must be at least 1")
-        try:
-            from asrctl.recovery.temporal.worker import serve
-        except ImportError as exc:
-            raise BadInput(f"asrctl worker: team mode is not available in this installation ({exc})") from None
-        serve(stack or None, max_activities=max_activities, say=lambda line: say(err_console, line))
+        team_module("worker", "asrctl worker").serve(stack or None, max_activities=max_activities, say=lambda line: say(err_console, line))
