@@ -5,6 +5,10 @@ recording, Microsoft's docs), never from the code under test. It imports nothing
 
 What it models
 --------------
+* **Several vaults** on one clock (``Standin(world, tmp, other_vaults=[...])``, :func:`migration_pair`): a classic
+  vault's items move to a modernized one with ``switchProvider`` — validated against the target vault, fabric and
+  appliance, run as a job, the item then InMageRcm Protected in the target vault and the classic one kept for
+  failover (AD move-from-classic-to-modernized-vmware-disaster-recovery.md).
 * **Both architectures in one vault.** Classic: fabric ``VMware`` (configuration server, process servers incl. the
   temporary Azure one, master targets incl. a Linux one with its own retention volume and datastore, run-as
   accounts), protectable items, items ``InMageAzureV2`` → ``InMage`` after reprotect, the InMage failback policy
@@ -59,6 +63,9 @@ How a test uses it
         assert world.recovery_vm("app01").subnet == "snet-app"
         assert not arm.job_lists(filtered=False)    # the request log
 
+A move: ``source, target = migration_pair([MachineSpec("app01")])``, ``Standin(source, tmp,
+other_vaults=[target])``; after the ``switchProvider`` job, ``target.item("app01").provider == "InMageRcm"``.
+
 Faults: ``arm.fault("POST", r"/unplannedFailover$", 500, after_accept=True)``, ``arm.fault("GET", r"/replicationJobs/",
 429, retry_after=3)``, ``arm.fault("POST", r"/testFailover$", 0)`` (lost response), ``arm.expire_token()`` (401).
 Job failures: ``world.failures.append(Failure("UnplannedFailover", machine="db01"))``.
@@ -66,6 +73,7 @@ Job failures: ``world.failures.append(Failure("UnplannedFailover", machine="db01
 
 from .clock import Clock
 from .server import Fault, Recorded, Standin
-from .world import Failure, MachineSpec, Names, World, classic_world, modernized_world
+from .world import Failure, MachineSpec, Names, World, classic_world, migration_pair, modernized_world
 
-__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Names", "Recorded", "Standin", "World", "classic_world", "modernized_world"]
+__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Names", "Recorded", "Standin", "World", "classic_world", "migration_pair",
+           "modernized_world"]
