@@ -154,6 +154,8 @@ class AzureProvider:
         # (built when first needed: a stack without a registration can still be refused cleanly by readiness).
         self.migration_target = migration_target
         self._target: AzureProvider | None = None
+        # A migration moves replication and recovers no VM: its polls need no recovery points (a read per machine).
+        self._read_points = migration_target is None
         self.runbooks = Runbooks(self.transport, self.ids)
         self.on_job_started = on_job_started
         state = state or {}
@@ -203,6 +205,7 @@ class AzureProvider:
         if self._target is None:
             self._target = AzureProvider(cfg, name, clock=self.clock, **self._connection)
             self._target._since = self._since
+            self._target._read_points = self._read_points
         return self._target
 
     def _moved(self, name: str, item: Any) -> bool:
@@ -351,7 +354,7 @@ class AzureProvider:
         current = self._current_job(name, props, architecture, state)
         points: dict[str, Any] = {}
         # Recovery points matter before a failover or failback starts (readiness); not worth a read per poll.
-        if state in ("protected", "reprotected") and current is None:
+        if state in ("protected", "reprotected") and current is None and self._read_points:
             points = latest_points(self._recovery_points(ref))
         health = props.replication_health if props.replication_health in ("Normal", "Warning", "Critical") \
             else "Warning"
