@@ -27,6 +27,10 @@ from Azure), ``reprotect-agent`` (failback reprotects through an appliance's rep
 ``failback-datastore`` (the datastore a reprotect writes to is among that agent's accessible datastores) in place of
 ``failback-infrastructure``; and ``agent-version`` (a Mobility agent older than what its appliance or configuration
 server offers: a warning).
+
+``asrctl migrate`` adds :func:`migration_checks`: ``component-version`` (:data:`MIGRATION_COMPONENTS` and each moving
+machine's Mobility agent; a state check), ``target-appliance`` (a state check), ``replication-health`` (critical
+machines cannot move) and ``tenant`` (always a warning).
 """
 
 from __future__ import annotations

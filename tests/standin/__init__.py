@@ -41,7 +41,9 @@ What is unverified
 ------------------
 Rows and values marked ``[U]`` in :mod:`standin.rules` (states no recording captured, e.g. after a failback
 commit or a cancel; classic state strings by analogy with the recorded modernized ones; an item's
-allowedOperations while a job runs; test-failover IP reuse), the detail error codes (descriptive names, not
+allowedOperations while a job runs; test-failover IP reuse; a move's job scenario name, its switchProviderState
+strings beyond "None", the moved item's name in the target vault, and whether one call moves a whole replication
+group — the stand-in moves one item per call), the detail error codes (descriptive names, not
 ASR's), job durations, and the Automation/OffAzure fields beyond those a client reads. ASR sometimes answers 400
 instead of 404 for an unknown fabric (azure-rest-api-specs issue 12759); the stand-in answers 404.
 
