@@ -279,3 +279,50 @@ def test_the_recreated_plans_carry_the_plan_files_actions_as_phase_2_renders_the
     assert (runbook.details["fabricLocation"], runbook.details["timeout"]) == ("Recovery", "PT10M")
     assert (smoke.name, smoke.kind) == ("web-post-2-manual", "manual")
     assert not [r for r in lab.arm.calls("PUT") if r.unknown_fields]  # every body held only what the SDK declares
+
+
+def test_a_second_migration_moves_nothing_again_and_saves_the_same_plans(make_lab):
+    lab = migration_lab(make_lab)
+    assert lab.migrate().status == "succeeded"
+    first = {name: [g.items for g in plan.groups] for name, plan in lab.target_world.plans.items()}
+    again = lab.migrate()
+    assert again.status == "succeeded", again.error
+    assert_moved_once(lab)  # still one switch per item: every machine was found moved and skipped
+    skipped = {m.status for g in again.groups for m in g.machines}
+    assert skipped == {"skipped"}
+    assert {name: [g.items for g in plan.groups] for name, plan in lab.target_world.plans.items()} == first
+
+
+def test_the_provider_refuses_a_move_to_a_stack_without_registration_in_one_line(make_lab):
+    from asrctl.recovery.providers.protocol import OperationRejected, OperationRequest
+
+    lab = migration_lab(make_lab, target_registered=False)
+    provider = lab.provider(migration_target=(lab.target_cfg, lab.target_stack))
+    try:
+        with pytest.raises(OperationRejected) as refused:
+            provider.start_operation(OperationRequest("switch-provider", ("erp-web01",), "run-1/0.0.erp-web01/1"))
+    finally:
+        provider.close()
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert f"stack {lab.target_stack} has no registration" in message
+    assert f"`asrctl discover --stack {lab.target_stack}`" in message
+    assert lab.arm.posts("switchProvider") == []
+
+
+def test_plan_saves_are_one_job_failed_if_one_failed():
+    from asrctl.recovery.providers.azure.jobs import PlanSaves
+    from asrctl.recovery.providers.protocol import JobStatus
+
+    vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v"
+    saves = PlanSaves(vault, ("job-a", "job-b"))
+    assert PlanSaves.parse(saves.ref_id) == saves and PlanSaves.parse(f"{vault}/replicationJobs/job-a") is None
+    t0, t1 = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 12, 1, 10, 5, tzinfo=dt.UTC)
+    done = JobStatus("a", "Succeeded", started_at=t0, finished_at=t0)
+    running = JobStatus("b", "InProgress", started_at=t0)
+    failed = JobStatus("b", "Failed", error="plan item not found", started_at=t0, finished_at=t1)
+    assert saves.status(saves.ref_id, [done, running]).state == "InProgress"
+    both = saves.status(saves.ref_id, [done, JobStatus("b", "Succeeded", started_at=t0, finished_at=t1)])
+    assert (both.state, both.started_at, both.finished_at) == ("Succeeded", t0, t1)
+    broken = saves.status(saves.ref_id, [done, failed])
+    assert (broken.state, broken.error) == ("Failed", "plan item not found")
