@@ -208,17 +208,21 @@ class AzureProvider:
             self._target._read_points = self._read_points
         return self._target
 
-    def _moved(self, name: str, item: Any) -> bool:
-        """The classic item says it moved (or is moving) to the target vault: its switchProviderState is set, or
-        InMageAzureV2SwitchProviderDetails names the vault. [U] which switchProviderState strings ASR uses beyond
-        "None"; any other value is taken as "a move happened", and the target vault decides whether it finished."""
+    def _moved(self, item: Any) -> bool:
+        """The classic item says it moved (or is moving) to the target vault: InMageAzureV2SwitchProviderDetails names
+        that vault, or (without details) its switchProviderState is set. [U] which switchProviderState strings ASR
+        uses beyond "None"; any other value is taken as "a move happened", and the target vault then shows whether
+        it finished. A move to another vault is not this migration's."""
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
         props = item.properties
-        moving = (props.switch_provider_state or "None").lower() not in ("", "none")
-        details = getattr(props.provider_specific_details, "switch_provider_details", None)
-        to = (getattr(details, "target_vault_id", None) or "").lower()
+        details = props.provider_specific_details
+        switch = details.switch_provider_details if isinstance(details, m.InMageAzureV2ReplicationDetails) else None
+        to = ((switch.target_vault_id if switch is not None else None) or "").lower()
         if to and self.migration_target is not None:
             return to == stack_azure_ids(self.migration_target[0]).vault_id.lower()
-        return moving
+        return (props.switch_provider_state or "None").lower() not in ("", "none")
+
     def service_endpoint(self, machine: str) -> str | None:
         return None  # recovered VMs are reached at their own IPs
 
@@ -249,7 +253,10 @@ class AzureProvider:
     def _match(self, items: list[Any]) -> dict[str, tuple[ItemRef, Any]]:
         """machine → (ItemRef, item). Items discovered earlier in the run (or journaled by it) are matched by their
         ARM id, so a VM renamed in vCenter mid-run is still the same item; the rest by item name (the Pulumi program
-        names items after the machine) or friendly name (ASR shows the vSphere VM name)."""
+        names items after the machine) or friendly name (ASR shows the vSphere VM name) — and, for a modernized
+        registration, the item's fabricDiscoveryMachineId (an item a classic move created is named by ASR, not us)."""
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
         found: dict[str, tuple[ItemRef, Any]] = {}
         known = {ref.id.lower(): ref for ref in (self._items or {}).values()}
         for item in items:
@@ -265,8 +272,9 @@ class AzureProvider:
             if isinstance(reg, ModernizedRegistration) else {}
         for item in items:
             friendly = (item.properties.friendly_name if item.properties else None) or ""
-            discovered = getattr(item.properties.provider_specific_details if item.properties else None,
-                                 "fabric_discovery_machine_id", None) or ""
+            details = item.properties.provider_specific_details if item.properties else None
+            discovered = (details.fabric_discovery_machine_id if isinstance(details, m.InMageRcmReplicationDetails)
+                          else None) or ""
             machine = by_discovery.get(discovered.lower()) or by_name.get((item.name or "").lower()) \
                 or by_name.get(friendly.lower())
             parts = (item.id or "").split("/")
@@ -338,7 +346,7 @@ class AzureProvider:
         moved: list[str] = []
         for name, (ref, item) in self.protected_items(names).items():
             result[name] = status = self._status(name, ref, item)
-            if self.migration_target is not None and status.current_job is None and self._moved(name, item):
+            if self.migration_target is not None and status.current_job is None and self._moved(item):
                 moved.append(name)
         if moved:
             # Moved: the machine is the InMageRcm item in the target vault now (the classic one only keeps failover
@@ -704,9 +712,9 @@ class AzureProvider:
         creates or replaces, so a re-send after a lost answer or a crash changes nothing."""
         target = self.target_vault("re-creating the recovery plans")
         layouts = self._target_layouts()
-        wanted = sorted({m for layout in layouts for m in layout.machines})
+        wanted = sorted({name for layout in layouts for name in layout.machines})
         found = target.protected_items(wanted)
-        missing = [m for m in wanted if m not in found]
+        missing = [name for name in wanted if name not in found]
         if missing:
             raise OperationRejected(f"recovery plans of stack {target.stack_name}: {', '.join(missing)} not replicated "
                                     f"in vault {target.ids.vault} (move them first, or remove them from the plans)")
@@ -714,8 +722,13 @@ class AzureProvider:
         if fabric_id is None:
             raise OperationRejected(f"stack {target.stack_name} has no registration: its recovery plans need its "
                                     f"fabric (`asrctl discover --stack {target.stack_name}`)")
-        items = {m: PlanItem(ref.id, getattr(item.properties.provider_specific_details, "internal_identifier", None))
-                 for m, (ref, item) in found.items()}  # fmt: skip
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
+        items = {}
+        for machine, (ref, item) in found.items():
+            details = item.properties.provider_specific_details
+            internal = details.internal_identifier if isinstance(details, m.InMageRcmReplicationDetails) else None
+            items[machine] = PlanItem(ref.id, internal)
         client = target.site_recovery_client()
         saved: list[str] = []
         for layout in layouts:
