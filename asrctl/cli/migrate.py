@@ -13,8 +13,10 @@ def register(app: typer.Typer) -> None:
     @app.command(
         help="Move every replicating machine of a classic stack to a modernized stack's vault (ASR switchProvider, "
              "at most 10 machines per batch), then re-create the recovery plans there (ASR does not migrate them). "
-             "A journaled, resumable run with a report; readiness first (classic components at 9.50+, one region, "
-             "the target appliance registered, no machine in critical health)."
+             "A journaled, resumable run with a report; readiness first (the configuration server, the target "
+             "appliance's components and every Mobility agent at their minimum versions, one region, the target "
+             "appliance registered, no machine in critical health). With --provider azure the target stack needs "
+             "its appliance registered and the `registration` block `asrctl discover --stack MODERNIZED` prints."
              "\n\n[bold]Examples[/bold]\n\n  asrctl migrate --stack legacy --to-stack prod"
              "\n\n  asrctl migrate --stack legacy --to-stack prod --provider azure --json")
     def migrate(

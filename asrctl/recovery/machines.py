@@ -322,13 +322,17 @@ class GroupDriver:
             return
         status = await self.engine.describe_machines(list(task.members))
         current = [status[m].current_job for m in task.members if m in status and status[m].current_job is not None]
-        target = OPERATIONS[operation].target
+        op = OPERATIONS[operation]
+        target = op.target
         if current and current[0].operation == operation:
             for sid in task.step_ids:
                 self.store.update_step(self.run_id, sid, "reconciled", {"adopted_job": current[0].id},
                                        job_id=current[0].id)
             task.job, task.phase = current[0], "poll"
-        elif all(m in status and status[m].state == target for m in task.members):
+        elif all(m in status and status[m].state == target and status[m].state not in op.allowed_from(_arch(status[m]))
+                 for m in task.members):
+            # Where the operation leads, and not where it starts from: done. (A move to modernized and re-creating the
+            # plans lead to "protected" too; a machine still classic-protected, or plans never PUT, must be re-sent.)
             for sid in task.step_ids:
                 self.store.update_step(self.run_id, sid, "reconciled", {"state": target}, status="succeeded",
                                        finished_at=iso(self.rt.now()))

@@ -194,11 +194,12 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             # Classic → modernized move of a replicating item (switchProvider, InMageAzureV2SwitchProviderInput). The
-            # item keeps replicating; it ends protected in the modernized vault.
+            # item keeps replicating; it ends protected in the modernized vault. No allowedOperations entry gates it
+            # (ReplicationProtectedItemOperation has none); the scenario names are [U]: no recording of a move's job.
             name="switch-provider", title="Move to the modernized architecture", sources={"classic": ("protected",)},
             target="protected", direction="primary-to-recovery", network=None, duration=3600,
             architectures=("classic",),
-            asr={"classic": AsrNames("switchProvider", "SwitchProtection", ("SwitchProvider", "MigrateProvider"))},
+            asr={"classic": AsrNames("switchProvider", "", ("SwitchProvider", "MigrateProvider"))},
         ),
         Operation(
             # ASR does not migrate recovery plans (move-from-classic-to-modernized-vmware-disaster-recovery.md):
@@ -206,7 +207,7 @@ OPERATIONS: dict[str, Operation] = {
             name="recreate-recovery-plans", title="Re-create the recovery plans on the modernized vault",
             sources={"modernized": ("protected",)}, target="protected", direction="primary-to-recovery",
             network=None, duration=60, scope="run", architectures=("modernized",),
-            asr={"modernized": AsrNames("create", "", ("CreateRecoveryPlan",))},
+            asr={"modernized": AsrNames("create", "", ("SaveRecoveryPlan",))},  # PS docs Get-AzureSiteRecoveryJob
         ),
     )
 }

@@ -27,6 +27,10 @@ from Azure), ``reprotect-agent`` (failback reprotects through an appliance's rep
 ``failback-datastore`` (the datastore a reprotect writes to is among that agent's accessible datastores) in place of
 ``failback-infrastructure``; and ``agent-version`` (a Mobility agent older than what its appliance or configuration
 server offers: a warning).
+
+``asrctl migrate`` adds :func:`migration_checks`: ``component-version`` (:data:`MIGRATION_COMPONENTS` and each moving
+machine's Mobility agent; a state check), ``target-appliance`` (a state check), ``replication-health`` (critical
+machines cannot move) and ``tenant`` (always a warning).
 """
 
 from __future__ import annotations
@@ -463,8 +467,29 @@ def command_of(name: str) -> Command:
     return COMMANDS[name]
 
 
-MIN_CLASSIC_COMPONENTS = {"process-server": "9.50", "rcm-proxy": "1.35.8419.34591", "mars": "2.0.9249.0",
-                          "replication-service": "1.35.8433.24227"}  # move-from-classic-to-modernized…md
+@dataclass(frozen=True)
+class ComponentMinimum:
+    """A component the classic → modernized move needs at a minimum version, and where it runs."""
+
+    key: str  # EnvironmentStatus.details["component_versions"] key
+    title: str
+    minimum: str
+    side: str  # classic (the configuration server) | appliance (the modernized stack's replication appliance)
+
+
+# AD move-from-classic-to-modernized-vmware-disaster-recovery.md, "Architecture": the configuration server and its
+# components at 9.50 or later; the replication appliance's components at exactly-listed minimums ("Process server:
+# 9.50, Proxy server: 1.35.8419.34591, Recovery services agent: 2.0.9249.0, Replication service: 1.35.8433.24227").
+# Those four are the *appliance's* (MARS and the RCM proxy/replication agent exist only there), not the classic
+# side's; the Mobility agent of every moving machine needs 9.50 too (MOBILITY_MINIMUM).
+MIGRATION_COMPONENTS: tuple[ComponentMinimum, ...] = (
+    ComponentMinimum("configuration-server", "the configuration server (and its process servers)", "9.50", "classic"),
+    ComponentMinimum("process-server", "the appliance's process server", "9.50", "appliance"),
+    ComponentMinimum("rcm-proxy", "the appliance's proxy server", "1.35.8419.34591", "appliance"),
+    ComponentMinimum("mars-agent", "the appliance's recovery services agent", "2.0.9249.0", "appliance"),
+    ComponentMinimum("replication-agent", "the appliance's replication service", "1.35.8433.24227", "appliance"),
+)
+MOBILITY_MINIMUM = "9.50"
 
 
 def _version_digits(text: str) -> tuple[int, ...]:
@@ -474,27 +499,40 @@ def _version_digits(text: str) -> tuple[int, ...]:
 
 def migration_checks(report: ReadinessReport, source: StackConfig, target: StackConfig, target_name: str,
                      provider: RecoveryProvider) -> None:
-    """The classic → modernized move's own checks (REFERENCE-modernized §5): classic components at 9.50+, machines
-    not in critical health, the target appliance registered; the tenant cannot be read from the stack files."""
+    """The classic → modernized move's own checks (REFERENCE-modernized "Classic→modernized migration", AD
+    move-from-classic-to-modernized-vmware-disaster-recovery.md): the configuration server, the target appliance and
+    every moving machine's Mobility agent at their minimum versions, machines not in critical health, the target
+    appliance registered; the tenant cannot be read from the stack files. A version the backend does not report
+    warns (it cannot be checked); one below its minimum refuses the move (exit 2)."""
     add = report.checks.append
     env = read_with_retries(provider.describe_environment, provider.clock, "describe_environment")
     versions = env.details.get("component_versions", {})
-    for component, minimum in MIN_CLASSIC_COMPONENTS.items():
-        found = versions.get(component)
+    for component in MIGRATION_COMPONENTS:
+        found = versions.get(component.key)
+        fix = f"stack {target_name}'s appliance" if component.side == "appliance" else f"stack {report.stack}"
         if found is None:
-            add(ReadinessCheck("component-version", "warn", f"the {component} version is not reported; it must be "
-                               f"{minimum} or later"))
-        elif _version_digits(found) < _version_digits(minimum):
-            add(ReadinessCheck("component-version", "fail", f"{component} is {found}, below {minimum}",
-                               advice=f"upgrade the classic {component} to {minimum} or later"))
+            add(ReadinessCheck("component-version", "warn", f"the version of {component.title} is not reported; "
+                               f"it must be {component.minimum} or later"))
+        elif _version_digits(found) < _version_digits(component.minimum):
+            add(ReadinessCheck("component-version", "fail", f"{component.title} is {found}, below "
+                               f"{component.minimum}", advice=f"upgrade it on {fix} to {component.minimum} or later"))
         else:
-            add(ReadinessCheck("component-version", "pass", f"{component} {found}"))
+            add(ReadinessCheck("component-version", "pass", f"{component.title} {found}"))
     statuses = read_with_retries(lambda: provider.describe_machines([m.name for m in source.machines]),
                                  provider.clock, "describe_machines")
     for name, st in statuses.items():
         if st.replication_health == "Critical":
             add(ReadinessCheck("replication-health", "fail", "replication health is Critical", name,
                                advice="fix its replication first: critical machines cannot move"))
+        if st.architecture != "classic":
+            continue  # moved already: its agent reports to the appliance now
+        if st.agent_version is None:
+            add(ReadinessCheck("component-version", "warn", "the Mobility agent's version is not reported; it must be "
+                               f"{MOBILITY_MINIMUM} or later", name))
+        elif _version_digits(st.agent_version) < _version_digits(MOBILITY_MINIMUM):
+            add(ReadinessCheck("component-version", "fail", f"Mobility agent {st.agent_version} is below "
+                               f"{MOBILITY_MINIMUM}", name, advice=f"upgrade the Mobility agent to {MOBILITY_MINIMUM} "
+                               "or later (classic: from the configuration server)"))
     if provider.name != "simulator" and target.registration is None:
         add(ReadinessCheck("target-appliance", "fail", f"stack {target_name} has no registered appliance",
                            advice=f"register the appliance and run `asrctl discover --stack {target_name}`"))

@@ -212,7 +212,8 @@ def resume(run_id: str, *, approve: bool = False, by: str | None = None, comment
 
 
 def migrate(stack_name: str, to_stack: str, provider_name: str, *, auto_approve: bool = False,
-            approver: Approver | None = None, on_event: Any = None) -> RunRecord:
+            approver: Approver | None = None, on_event: Any = None,
+            provider_options: dict[str, Any] | None = None) -> RunRecord:
     """``asrctl migrate``: move a classic stack's replicating machines to a modernized stack's vault, in batches,
     then re-create the recovery plans there — a journaled, resumable run like any other (its plan is generated)."""
     from asrctl.recovery.readiness import migration_checks
@@ -224,7 +225,8 @@ def migrate(stack_name: str, to_stack: str, provider_name: str, *, auto_approve:
         raise BadInput(f"migrate --stack {stack_name} --to-stack {to_stack}: {'; '.join(problems)}")
     plan = migration_plan(source, stack_name, to_stack)
     return _start("migrate", "migrate", plan, source, stack_name, provider_name, auto_approve=auto_approve,
-                  approver=approver, on_event=on_event, provider_options={"migration_target": (target, to_stack)},
+                  approver=approver, on_event=on_event,
+                  provider_options={**(provider_options or {}), "migration_target": (target, to_stack)},
                   to_stack=to_stack,
                   extra_checks=lambda report, provider: migration_checks(report, source, target, to_stack,
                                                                          provider))

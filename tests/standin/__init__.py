@@ -5,6 +5,10 @@ recording, Microsoft's docs), never from the code under test. It imports nothing
 
 What it models
 --------------
+* **Several vaults** on one clock (``Standin(world, tmp, other_vaults=[...])``, :func:`migration_pair`): a classic
+  vault's items move to a modernized one with ``switchProvider`` — validated against the target vault, fabric and
+  appliance, run as a job, the item then InMageRcm Protected in the target vault and the classic one kept for
+  failover (AD move-from-classic-to-modernized-vmware-disaster-recovery.md).
 * **Both architectures in one vault.** Classic: fabric ``VMware`` (configuration server, process servers incl. the
   temporary Azure one, master targets incl. a Linux one with its own retention volume and datastore, run-as
   accounts), protectable items, items ``InMageAzureV2`` → ``InMage`` after reprotect, the InMage failback policy
@@ -37,7 +41,9 @@ What is unverified
 ------------------
 Rows and values marked ``[U]`` in :mod:`standin.rules` (states no recording captured, e.g. after a failback
 commit or a cancel; classic state strings by analogy with the recorded modernized ones; an item's
-allowedOperations while a job runs; test-failover IP reuse), the detail error codes (descriptive names, not
+allowedOperations while a job runs; test-failover IP reuse; a move's job scenario name, its switchProviderState
+strings beyond "None", the moved item's name in the target vault, and whether one call moves a whole replication
+group — the stand-in moves one item per call), the detail error codes (descriptive names, not
 ASR's), job durations, and the Automation/OffAzure fields beyond those a client reads. ASR sometimes answers 400
 instead of 404 for an unknown fabric (azure-rest-api-specs issue 12759); the stand-in answers 404.
 
@@ -59,6 +65,9 @@ How a test uses it
         assert world.recovery_vm("app01").subnet == "snet-app"
         assert not arm.job_lists(filtered=False)    # the request log
 
+A move: ``source, target = migration_pair([MachineSpec("app01")])``, ``Standin(source, tmp,
+other_vaults=[target])``; after the ``switchProvider`` job, ``target.item("app01").provider == "InMageRcm"``.
+
 Faults: ``arm.fault("POST", r"/unplannedFailover$", 500, after_accept=True)``, ``arm.fault("GET", r"/replicationJobs/",
 429, retry_after=3)``, ``arm.fault("POST", r"/testFailover$", 0)`` (lost response), ``arm.expire_token()`` (401).
 Job failures: ``world.failures.append(Failure("UnplannedFailover", machine="db01"))``.
@@ -66,6 +75,7 @@ Job failures: ``world.failures.append(Failure("UnplannedFailover", machine="db01
 
 from .clock import Clock
 from .server import Fault, Recorded, Standin
-from .world import Failure, MachineSpec, Names, World, classic_world, modernized_world
+from .world import Failure, MachineSpec, Names, World, classic_world, migration_pair, modernized_world
 
-__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Names", "Recorded", "Standin", "World", "classic_world", "modernized_world"]
+__all__ = ["Clock", "Failure", "Fault", "MachineSpec", "Names", "Recorded", "Standin", "World", "classic_world", "migration_pair",
+           "modernized_world"]

@@ -22,7 +22,21 @@ from azure.mgmt.recoveryservicessiterecovery import models as m
 from . import errors, render, rules
 from .rules import ActionRule, Request
 from .validation import validate
-from .world import AZURE, Fabric, Item, Job, Mapping, Placement, Plan, PlanAction, PlanGroup, Policy, Segment, World
+from .world import (
+    AZURE,
+    Fabric,
+    Item,
+    Job,
+    Mapping,
+    Placement,
+    Plan,
+    PlanAction,
+    PlanGroup,
+    Policy,
+    Segment,
+    SwitchTarget,
+    World,
+)
 
 # The SDK model each operation's body deserializes into (the SDK's operation signatures).
 ITEM_BODIES: dict[str, type | None] = {
@@ -345,13 +359,69 @@ class Service:
             raise problem
         holder: dict[str, Job] = {}
         effect = self._effect(item, rule, req, self._failure_for(rule.scenario, item.machine.name), holder)
+        seconds = self.world.durations[rule.scenario]
+        if action == "switchProvider":
+            seconds = self._start_move(item, req)
         return self.new_job(
             rule.scenario, target_type="ProtectionEntity", target_id=item.internal_id, target_name=item.machine.name,
             client_request_id=request_id, items=[item],
-            segments=[Segment("work", f"{rule.scenario}Task", rules.SCENARIOS[rule.scenario].friendly_name,
-                              self.world.durations[rule.scenario], effect)],
+            segments=[Segment("work", f"{rule.scenario}Task", rules.SCENARIOS[rule.scenario].friendly_name, seconds, effect)],
             custom=self._custom(rule, req), holder=holder,
         )  # fmt: skip
+
+    # == classic → modernized move (switchProvider) =======================================================================
+    def _start_move(self, item: Item, req: Request) -> float:
+        """The move is under way: the item says where to (InMageAzureV2SwitchProviderDetails) and how far
+        (switchProviderState). Returns its duration: a healthy item 1-2 hours, else 1 hour + 45 s/GiB (AD
+        move-from-classic-to-modernized-vmware-disaster-recovery.md), scaled with the world's job durations."""
+        inputs = req.inputs
+        item.switch_provider_state = rules.SWITCH_PROVIDER_STATES["moving"]
+        item.switch_target = SwitchTarget(inputs["targetVaultID"], inputs["targetFabricID"], inputs["targetApplianceID"])
+        base = self.world.durations["SwitchProvider"]
+        if item.health == "Normal":
+            return base
+        gib = sum(d.size_gb for d in item.machine.disks)
+        return base * (1 + rules.SWITCH_SECONDS_PER_GIB * gib / rules.SCENARIOS["SwitchProvider"].seconds)
+
+    def _finish_move(self, item: Item, end: dt.datetime) -> None:
+        """The item replicates in the modernized vault now: an InMageRcm item, Protected, on the target appliance, with
+        the classic item's target settings and its policy's copy (AD: 'the same resources … will be defaulted to in
+        the modernized vault'; the policy is copied and renamed '<name> <vault>_<resource group>'); new recovery points
+        start there. The classic item keeps its points (failover stays possible until they expire) but makes no more."""
+        move = item.switch_target
+        assert move is not None
+        target = self.world.vault_by_id(move.vault_id)
+        assert target is not None
+        fabric = target.fabric_by_id(move.fabric_id)
+        assert fabric is not None
+        machine = rules.discovered_twin(fabric, item.machine)
+        classic_policy = self.world.policy(item.policy)
+        copy_name = f"{item.policy} {target.vault}_{target.resource_group}"
+        policy = target.policy(copy_name)
+        if policy is None:
+            source = classic_policy or Policy(item.policy, "InMageAzureV2")
+            policy = target.add_policy(copy_name, "InMageRcm", history_minutes=source.history_minutes,
+                                       app_frequency_minutes=source.app_frequency_minutes,
+                                       crash_frequency_minutes=source.crash_frequency_minutes,
+                                       multi_vm_sync=source.multi_vm_sync)  # fmt: skip
+        moved = Item(
+            name=machine.offazure_name,  # [U] the moved item's name; the portal names InMageRcm items <vCenter>_<uuid>
+            fabric=fabric.name, container=fabric.container, machine=machine, provider="InMageRcm", policy=policy.name,
+            internal_id=str(uuid.uuid4()), multi_vm_group=item.multi_vm_group, process_server_id=move.appliance_id,
+            log_storage_account_id=item.log_storage_account_id, disk_type=item.disk_type,
+            target_resource_group_id=item.target_resource_group_id, target_network_id=item.target_network_id,
+            test_network_id=item.test_network_id, target_subnet=item.target_subnet, test_subnet=item.test_subnet,
+            target_vm_name=item.target_vm_name, target_vm_size=item.target_vm_size, rpo_seconds=item.rpo_seconds,
+            # AD: the move is marked complete once the first recovery point exists in the modernized vault.
+            replicating_since=end - dt.timedelta(seconds=item.rpo_seconds + 300),
+        )  # fmt: skip
+        for twin, nic in zip(machine.nics, item.machine.nics, strict=False):
+            twin.target_subnet, twin.target_ip = nic.target_subnet, nic.target_ip
+            twin.test_subnet, twin.test_ip = nic.test_subnet, nic.test_ip
+        target.items[moved.name] = moved
+        item.switch_target = SwitchTarget(move.vault_id, move.fabric_id, move.appliance_id, target.item_id(moved))
+        item.switch_provider_state = rules.SWITCH_PROVIDER_STATES["moved"]
+        item.points_until = end
 
     def _custom(self, rule: ActionRule, req: Request) -> dict[str, Any]:
         if rule.placement is None and not rule.scenario.endswith("Failover"):
@@ -369,6 +439,8 @@ class Service:
         def apply(end: dt.datetime) -> str | None:
             job = holder.get("job")
             if failure:
+                if rule.action == "switchProvider":  # AD: a failed move rolls back; the classic vault replicates on
+                    item.switch_provider_state = rules.SWITCH_PROVIDER_STATES["failed"]
                 if rule.action == "unplannedFailover" and item.provider == "InMageRcm":
                     item.state = "failover_failed"  # LearnREST: "Failover failed", item back on Primary
                 if rule.action == "plannedFailover":
@@ -440,7 +512,7 @@ class Service:
             item.points_until = None
             item.last_planned_failover_status = "Cancelled"
         if rule.action == "switchProvider":
-            item.switch_provider_state = "MigrationCompleted"  # [U] progress states of the move
+            self._finish_move(item, end)
         if rule.result_provider:
             item.provider = rule.result_provider
         if rule.result:

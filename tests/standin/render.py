@@ -27,14 +27,14 @@ def fabric(world: World, f: Fabric) -> dict[str, Any]:
     if f.classic:
         details: Any = m.VMwareDetails(
             process_servers=[
-                m.ProcessServer(friendly_name=p.name, id=p.id, ip_address=p.ip, os_type=p.os, agent_version="9.60.0.0",
+                m.ProcessServer(friendly_name=p.name, id=p.id, ip_address=p.ip, os_type=p.os, agent_version=f.cs_version,
                                 last_heartbeat=now, version_status="Supported", ps_service_status="Running",
                                 health="Normal", machine_count="0")  # fmt: skip
                 for p in f.process_servers
             ],
             master_target_servers=[
                 m.MasterTargetServer(
-                    id=t.id, ip_address=t.ip, name=t.name, os_type=t.os, agent_version="9.60.0.0", last_heartbeat=now,
+                    id=t.id, ip_address=t.ip, name=t.name, os_type=t.os, agent_version=f.cs_version, last_heartbeat=now,
                     version_status="Supported",
                     retention_volumes=[m.RetentionVolume(volume_name=v, capacity_in_bytes=2**40, free_space_in_bytes=2**39,
                                                          threshold_percentage=80) for v in t.retention_volumes],
@@ -48,7 +48,7 @@ def fabric(world: World, f: Fabric) -> dict[str, Any]:
             process_server_count=str(len(f.process_servers)),
             ip_address=f.cs_ip,
             host_name=f.cs_host,
-            agent_version="9.60.0.0",
+            agent_version=f.cs_version,
             last_heartbeat=now,
             version_status="Supported",
             cs_service_status="Running",
@@ -63,9 +63,10 @@ def fabric(world: World, f: Fabric) -> dict[str, Any]:
             data_plane_uri="https://pod01-prot2.weu.backup.windowsazure.com",
             control_plane_uri="https://pod01-rcm1.weu.hypervrecoverymanager.windowsazure.com",
             process_servers=[_ps(world, f, a) for a in f.appliances],
-            rcm_proxies=[m.RcmProxyDetails(**_component(world, f, a), client_authentication_type="Certificate") for a in f.appliances],
+            rcm_proxies=[m.RcmProxyDetails(**_component(world, f, a, "rcm_proxies"), client_authentication_type="Certificate")
+                         for a in f.appliances],
             push_installers=[m.PushInstallerDetails(**_component(world, f, a)) for a in f.appliances],
-            replication_agents=[m.ReplicationAgentDetails(**_component(world, f, a)) for a in f.appliances],
+            replication_agents=[m.ReplicationAgentDetails(**_component(world, f, a, "replication_agents")) for a in f.appliances],
             reprotect_agents=[
                 m.ReprotectAgentDetails(**_component(world, f, a), accessible_datastores=list(a.datastores),
                                         vcenter_id=f"{world.site_id(f.site)}/vcenters/{a.vcenter}",
@@ -73,9 +74,9 @@ def fabric(world: World, f: Fabric) -> dict[str, Any]:
                 for a in f.appliances
                 if a.reprotect_agent
             ],
-            mars_agents=[m.MarsAgentDetails(**_component(world, f, a)) for a in f.appliances],
+            mars_agents=[m.MarsAgentDetails(**_component(world, f, a, "mars_agents")) for a in f.appliances],
             dras=[
-                m.DraDetails(id=a.id, name=a.name, bios_id=a.id.upper(), version="5.24.0.0", last_heartbeat_utc=now,
+                m.DraDetails(id=a.id, name=a.name, bios_id=a.id.upper(), version=a.versions.get("dras", a.version), last_heartbeat_utc=now,
                              health=a.health, health_errors=[], forward_protected_item_count=_count(world, a),
                              reverse_protected_item_count=0)  # fmt: skip
                 for a in f.appliances
@@ -97,14 +98,15 @@ def fabric(world: World, f: Fabric) -> dict[str, Any]:
     ).as_dict()
 
 
-def _component(world: World, f: Fabric, a: Appliance) -> dict[str, Any]:
+def _component(world: World, f: Fabric, a: Appliance, kind: str = "") -> dict[str, Any]:
+    """The fields every appliance component shares; ``kind`` (a customDetails list name) picks its version."""
     return {
         "id": a.id,
         "name": a.name,
         "bios_id": a.id.upper(),
         "fabric_object_id": f"{world.site_id(f.site)}/machines/{a.vcenter}_50{a.id[2:]}",
         "fqdn": a.name,
-        "version": a.version,
+        "version": a.versions.get(kind, a.version),
         "last_heartbeat_utc": world.now(),
         "health": a.health,
         "health_errors": [],
@@ -434,7 +436,7 @@ def _details(world: World, f: Fabric, it: Item) -> Any:
             vm_protection_state="Protected" if it.state == "protected" else it.state,
             rpo_in_seconds=it.rpo_seconds if it.state == "protected" else None,
             ip_address=ip,
-            agent_version="9.60.0.0",
+            agent_version=it.agent_version,
             last_heartbeat=now,
             process_server_id=it.process_server_id,
             process_server_name=ps.name if ps else None,
@@ -460,6 +462,11 @@ def _details(world: World, f: Fabric, it: Item) -> Any:
             os_name=machine.os,
             protected_disks=[m.InMageAzureV2ProtectedDiskDetails(disk_id=d.uuid, disk_name=d.label, protection_stage="Protected",
                                                                  disk_capacity_in_bytes=d.size_gb * 2**30) for d in machine.disks],  # fmt: skip
+            switch_provider_details=(m.InMageAzureV2SwitchProviderDetails(
+                target_vault_id=it.switch_target.vault_id, target_fabric_id=it.switch_target.fabric_id,
+                target_appliance_id=it.switch_target.appliance_id, target_resource_id=it.switch_target.resource_id)
+                if it.switch_target else None),
+            switch_provider_blocking_error_details=[],
         )
     return m.InMageReplicationDetails(
         active_site_type="Recovery",

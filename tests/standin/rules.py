@@ -80,6 +80,10 @@ STATES: tuple[ItemState, ...] = (
     ItemState("InMageAzureV2", "committed", "UnplannedFailoverCommitted", "Failover committed", "Recovery",
               ("ReverseReplicate", "DisableProtection"), "PSrec TestV2ARCMCommit.json (InMageRcm analogue)",
               "[U] classic advertises reprotect as ReverseReplicate (the enum's classic name)"),
+    ItemState("InMageAzureV2", "switched", "Protected", "Protected", "Primary", ("UnplannedFailover", "DisableProtection"),
+              "AD how-to-move-from-classic-to-modernized-vmware-disaster-recovery.md ('Failover and Disable replication "
+              "operations continue to be available from the classic vault' after the move, until its points expire)",
+              "[U] the protectionState strings of a moved classic item were not captured"),
     # --- classic reverse (InMage, after reprotect Azure → VMware) ---
     ItemState("InMage", "protected", "Protected", "Protected", "Primary", ("UnplannedFailover", "DisableProtection"),
               "issue 13 (the state a reprotected classic item reports: it is NOT failed back)"),
@@ -163,7 +167,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("CommitFailover", "Commit", 120, "PSrec TestV2ARCMCommit.json"),
         Scenario("SwitchReplicationGroupProtection", "Reprotect", 1800, "PSrec TestV2ARCMReprotect.json ([U] same name for classic)"),
         Scenario("CancelFailover", "Cancel failover and resume replication", 600, "PSrec TestV2ARCMCancelFailover.json"),
-        Scenario("SwitchProvider", "Switch replication provider", 3600, "[U] name not captured"),
+        Scenario("SwitchProvider", "Switch replication provider", 3600,
+                 "AD move-from-classic-to-modernized-vmware-disaster-recovery.md (a healthy item moves in 1-2 hours); [U] scenario and friendly name not captured"),
         Scenario("AssociateProtectionProfile", "Associate replication policy", 60, "PSrec TestV2ARCMContainerMapping.json"),
         Scenario("AddProtectionProfile", "Create replication policy", 30, "REST examples ([U] friendly name)"),
         Scenario("SaveRecoveryPlan", "Save a recovery plan", 10, "PS docs Get-AzureSiteRecoveryJob example"),
@@ -171,6 +176,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("RunbookAction", "Run an Azure Automation runbook", 60, "[U] duration"),
     )
 }
+
+# switchProviderState of a classic item through a move (a free string in the SDK). [U] but "None": only the idle value
+# was captured (LearnREST, REST examples); the others borrow the SDK's MigrationState words.
+SWITCH_PROVIDER_STATES = {"idle": "None", "moving": "MigrationInProgress", "moved": "MigrationSucceeded",
+                          "failed": "MigrationFailed"}
+# How long a move takes (AD move-from-classic-to-modernized-vmware-disaster-recovery.md): 1-2 hours for a healthy item; else 1 hour + 45 s per GiB.
+SWITCH_SECONDS_PER_GIB = 45
 
 # Job states the SDK documents; allowedActions per state.
 JOB_ALLOWED_ACTIONS = {
@@ -488,16 +500,73 @@ def nic_settings(req: Request) -> errors.ServiceError | None:
     return None
 
 
+def switch_provider_source(req: Request) -> errors.ServiceError | None:
+    """AD move-from-classic-to-modernized-vmware-disaster-recovery.md ("Prepare classic Recovery Services vault"): the item replicates on-premises → Azure, initial
+    replication is complete, it is not failed over, replicates to managed disks, and was not moved already."""
+    item = req.item
+    assert item is not None
+    if item.state == "switched" or item.switch_provider_state == SWITCH_PROVIDER_STATES["moved"]:
+        return _refuse("ItemAlreadyMoved", f"The replicated item '{item.machine.name}' has already moved to a modernized vault.",
+                       "After a move the classic vault keeps only failover and disable replication.", "Manage it in the modernized vault.")  # fmt: skip
+    if item.state != "protected":
+        return _refuse("ItemNotReadyToMove", f"The replicated item '{item.machine.name}' can't move: it is {item.state}.",
+                       "Only items replicating from on-premises to Azure, with initial replication complete and no "
+                       "failover in progress, move.", "Finish the failover or the initial replication first.")  # fmt: skip
+    if item.storage_account_id is not None:
+        return _refuse("UnmanagedDisksNotSupported", f"The replicated item '{item.machine.name}' replicates to a storage account.",
+                       "Only items replicating to managed disks move.", "Switch it to managed disks first.")  # fmt: skip
+    return None
+
+
 def switch_provider_target(req: Request) -> errors.ServiceError | None:
-    """SDK SwitchProviderInputProperties / AD move-from-classic…md: target provider InMageRcm, a registered
-    modernized appliance, machines in a non-critical health state."""
+    """SDK SwitchProviderInputProperties, REFERENCE-modernized "Classic→modernized migration", AD move-from-classic-to-modernized-vmware-disaster-recovery.md: target
+    provider InMageRcm; machines in a noncritical health state only."""
     item = req.item
     assert item is not None
     if req.properties.get("targetInstanceType") != "InMageRcm":
         return _refuse("InvalidTargetProvider", "Only a switch to InMageRcm is supported.", "", "Set targetInstanceType to InMageRcm.")
     if item.health == "Critical":
-        return _refuse("ItemHealthCritical", "Machines in a critical health state can't be moved.", "", "")
+        return _refuse("ItemHealthCritical", f"The replicated item '{item.machine.name}' is in a critical health state and can't be moved.",
+                       "Machines must be in a noncritical health state to move.", "Fix its replication health first.")  # fmt: skip
     return None
+
+
+def switch_provider_vault(req: Request) -> errors.ServiceError | None:
+    """REFERENCE-modernized "Classic→modernized migration", AD move-from-classic-to-modernized-vmware-disaster-recovery.md ("Required infrastructure", "Prepare modernized
+    Recovery Services vault"): ``targetVaultID`` is a vault in the same region; ``targetFabricID`` its InMageRcm fabric
+    (the appliance registration created it); ``targetApplianceID`` an appliance registered in it, noncritical, which
+    discovered the machine (its vCenter was added to the appliance)."""
+    item, inputs = req.item, req.inputs
+    assert item is not None
+    target = req.world.vault_by_id(inputs.get("targetVaultID"))
+    if target is None or target is req.world:
+        return _refuse("TargetVaultNotFound", f"The target vault '{inputs.get('targetVaultID')}' was not found.",
+                       "The move goes to another Recovery Services vault, with the modernized experience.", "Pass the modernized vault's ARM id.")  # fmt: skip
+    if target.location.lower() != req.world.location.lower():
+        return _refuse("TargetVaultInAnotherRegion", f"The target vault '{target.vault}' is in {target.location}, the classic vault in {req.world.location}.",
+                       "The modernized vault must be in the same region as the classic vault.", "")  # fmt: skip
+    fabric = target.fabric_by_id(inputs.get("targetFabricID"))
+    if fabric is None or fabric.instance_type != "InMageRcm":
+        return _refuse("TargetFabricNotFound", f"The target fabric '{inputs.get('targetFabricID')}' is not an InMageRcm fabric of vault '{target.vault}'.",
+                       "The fabric is created when a replication appliance registers with the modernized vault.",
+                       "Register the appliance, then pass the vault's InMageRcm fabric id.")  # fmt: skip
+    appliance = target.appliance(fabric, inputs.get("targetApplianceID", ""))
+    if appliance is None:
+        return _refuse("TargetApplianceNotFound", f"The appliance '{inputs.get('targetApplianceID')}' is not registered in fabric '{fabric.name}'.",
+                       "", "Use an appliance id from the fabric's customDetails (processServers[].id).")  # fmt: skip
+    if appliance.health == "Critical":
+        return _refuse("TargetApplianceCritical", f"The appliance '{appliance.name}' is in a critical state.",
+                       "The appliance and all its components must be in a noncritical state.", "")  # fmt: skip
+    if discovered_twin(fabric, item.machine) is None:
+        return _refuse("MachineNotDiscovered", f"The appliance '{appliance.name}' has not discovered '{item.machine.name}'.",
+                       "The vCenter of the replicated machines must be added to the appliance for discovery.",
+                       "Add the vCenter to the appliance and wait for discovery.")  # fmt: skip
+    return None
+
+
+def discovered_twin(fabric: Fabric, machine: Any) -> Any:
+    """The target fabric's own record of the VMware machine (same BIOS id: the same VM seen by another discovery)."""
+    return next((mm for mm in fabric.machines if mm.bios_id == machine.bios_id and not mm.deleted), None)
 
 
 # -- per-item action rules -------------------------------------------------------------------------------------------
@@ -552,8 +621,11 @@ ACTIONS: tuple[ActionRule, ...] = (
                result="protected", result_provider="InMage",
                checks=(failback_mapping, failback_process_server, master_target_for_os)),
     ActionRule("InMageAzureV2", "switchProvider", None, None, ("InMageAzureV2",), "SwitchProvider",
-               "SDK SwitchProviderInput; AD move-from-classic-to-modernized-vmware-disaster-recovery.md",
-               checks=(switch_provider_target,), unverified="[U] progress states of the move"),
+               "SDK SwitchProviderInput (InMageAzureV2SwitchProviderInput: targetVaultID, targetFabricID, targetApplianceID); "
+               "REFERENCE-modernized 'Classic→modernized migration'; AD move-from-classic-to-modernized-vmware-disaster-recovery.md; the item appears in the target vault as InMageRcm "
+               "Protected, the classic one keeps failover and disable", result="switched",
+               checks=(switch_provider_source, switch_provider_target, switch_provider_vault),
+               unverified="[U] no allowedOperations entry gates it (the SDK enum has none); switchProviderState strings"),
     # ================= classic reverse: InMage (after reprotect) =================
     ActionRule("InMage", "unplannedFailover", "UnplannedFailover", ("PrimaryToRecovery",), ("InMage", None), "UnplannedFailover",
                "PS StartAzureRmRecoveryServicesAsrUnPlannedFailover.cs ('RecoveryToPrimary Direction is Invalid for InMage'); "

@@ -12,6 +12,7 @@ import re
 import ssl
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -87,16 +88,25 @@ class Answer:
 
 
 class Standin:
-    """ARM + ASR on ``https://127.0.0.1:<port>`` over a :class:`~standin.world.World`.
+    """ARM + ASR on ``https://127.0.0.1:<port>`` over a :class:`~standin.world.World` — or several (``other_vaults``:
+    more vaults on the same clock, e.g. the modernized vault a classic one moves to), routed by subscription,
+    resource group and vault name.
 
     >>> with Standin(world, tmp_path) as arm:
     ...     client = SiteRecoveryManagementClient(StaticToken(arm.token), world.subscription,
     ...                                           base_url=arm.endpoint, connection_verify=str(arm.cert_path))
     """
 
-    def __init__(self, world: World, tmp: Path, *, token: str = "standin-token", page_size: int = 50, retry_after: int = 30) -> None:
-        self.world = world
-        self.service = Service(world)
+    def __init__(self, world: World, tmp: Path, *, token: str = "standin-token", page_size: int = 50, retry_after: int = 30,
+                 other_vaults: Sequence[World] = ()) -> None:
+        self.world = world  # the first vault: the one tests mostly talk about
+        self.worlds = [world, *other_vaults]
+        for w in self.worlds:
+            if w.clock is not world.clock:
+                raise ValueError(f"vault {w.vault} must share the stand-in's clock (World(clock=first_world.clock))")
+            w.neighbours = [o for o in self.worlds if o is not w]
+        self.services = [Service(w) for w in self.worlds]
+        self.service = self.services[0]
         self.token = token
         self.valid_tokens = {token}
         self.page_size = page_size
@@ -145,7 +155,12 @@ class Standin:
         """Move the world's clock; jobs whose time has come finish (their effects apply in order)."""
         with self.lock:
             self.world.clock.advance(seconds)
-            self.service.settle()
+            self.settle()
+
+    def settle(self) -> None:
+        """Every vault's jobs up to the clock (a move's job in one vault creates the item in another)."""
+        for service in self.services:
+            service.settle()
 
     def fault(self, method: str, path_re: str, status: int, **kw: Any) -> Fault:
         fault = Fault(method, path_re, status, **kw)
@@ -191,12 +206,14 @@ class Standin:
             fault.times -= 1
             if not fault.after_accept:
                 return Answer(fault.status), fault
-        self.service.settle()
-        self.service.unknown = []
+        self.settle()
+        for service in self.services:
+            service.unknown = []
         try:
             answer = self.route(method, path, query, body, request_id, record)
         finally:
-            record.unknown_fields = record.unknown_fields or list(self.service.unknown)
+            unknown = [u for service in self.services for u in service.unknown]
+            record.unknown_fields = record.unknown_fields or unknown
         return answer, fault
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, request_id: str, record: Recorded) -> Answer:
@@ -220,29 +237,34 @@ class Standin:
             if match is None:
                 continue
             _check_version(version, versions, kind, world.location)
-            if match["sub"].lower() != world.subscription.lower() or match["rg"].lower() != world.resource_group.lower():
+            here = [w for w in self.worlds if match["sub"].lower() == w.subscription.lower()
+                    and match["rg"].lower() == w.resource_group.lower()]  # fmt: skip
+            if not here:
                 raise errors.arm(404, "ResourceGroupNotFound", f"Resource group '{match['rg']}' could not be found.")
             if regex is VAULT_RE:
-                if match["vault"].lower() != world.vault.lower():
+                found = next((w for w in here if match["vault"].lower() == w.vault.lower()), None)
+                if found is None:
                     raise errors.arm_not_found("Microsoft.RecoveryServices/vaults", match["vault"], match["rg"])
-                return VaultRoutes(self, version or "", request_id, record).route(method, path, match["rest"] or "", query, body)
+                service = self.services[self.worlds.index(found)]
+                return VaultRoutes(self, found, service, version or "", request_id, record).route(
+                    method, path, match["rest"] or "", query, body)
             if regex is OFFAZURE_RE:
-                return self.offazure(method, match)
+                return self.offazure(method, match, here)
             if regex is AUTOMATION_RE:
-                return self.automation(method, match, body, request_id, record)
-            return self.network(method, match)
+                return self.automation(method, match, body, request_id, record, here)
+            return self.network(method, match, here)
         if version is None:
             raise errors.arm(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
         raise errors.arm(404, "InvalidResourceType", f"The resource type could not be found for '{path}'.")
 
     # -- other providers -------------------------------------------------------------------------------------------------
-    def offazure(self, method: str, match: re.Match[str]) -> Answer:
+    def offazure(self, method: str, match: re.Match[str], worlds: list[World]) -> Answer:
         if method != "GET":
             raise errors.arm(405, "MethodNotAllowed", f"{method} is not supported on this resource.")
-        world = self.world
-        fabric = next((f for f in world.fabrics.values() if f.site and f.site.lower() == match["site"].lower()), None)
-        if fabric is None:
+        found = next(((w, f) for w in worlds for f in w.fabrics.values() if f.site and f.site.lower() == match["site"].lower()), None)
+        if found is None:
             raise errors.arm_not_found("Microsoft.OffAzure/VMwareSites", match["site"], match["rg"])
+        world, fabric = found
         if match["kind"].lower() == "machines":
             values = [(m.offazure_name, render.offazure_machine(world, fabric, m)) for m in fabric.machines]
         else:
@@ -254,18 +276,19 @@ class Standin:
             return Answer(200, found)
         return Answer(200, {"value": [v for _, v in values], "nextLink": None})
 
-    def network(self, method: str, match: re.Match[str]) -> Answer:
+    def network(self, method: str, match: re.Match[str], worlds: list[World]) -> Answer:
         if method != "GET":
             raise errors.arm(405, "MethodNotAllowed", f"{method} is not supported by the stand-in for virtual networks.")
-        vnet = next((v for v in self.world.vnets.values() if v.name.lower() == match["name"].lower()
-                     and v.resource_group.lower() == match["rg"].lower()), None)  # fmt: skip
-        if vnet is None:
+        found = next(((w, v) for w in worlds for v in w.vnets.values() if v.name.lower() == match["name"].lower()
+                      and v.resource_group.lower() == match["rg"].lower()), None)  # fmt: skip
+        if found is None:
             raise errors.arm_not_found("Microsoft.Network/virtualNetworks", match["name"], match["rg"])
-        return Answer(200, render.vnet(self.world, vnet))
+        return Answer(200, render.vnet(*found))
 
-    def automation(self, method: str, match: re.Match[str], body: Any, request_id: str, record: Recorded) -> Answer:
-        world = self.world
-        if match["account"].lower() != world.automation_account.lower():
+    def automation(self, method: str, match: re.Match[str], body: Any, request_id: str, record: Recorded,
+                   worlds: list[World]) -> Answer:
+        world = next((w for w in worlds if match["account"].lower() == w.automation_account.lower()), None)
+        if world is None:
             raise errors.arm_not_found("Microsoft.Automation/automationAccounts", match["account"], match["rg"])
         name = match["job"]
         job = world.lookup(world.automation_jobs, name)
@@ -280,18 +303,18 @@ class Standin:
             job = AutomationJob(name, match["account"], runbook, dict(props.get("parameters") or {}), world.now(),
                                 world.runbook_seconds.get(runbook, 60.0), request_id, fail=runbook in world.failing_runbooks)  # fmt: skip
             world.automation_jobs[name] = job
-            return Answer(201, self._automation_job(job))
+            return Answer(201, self._automation_job(world, job))
         if job is None:
             raise errors.arm_not_found(f"Microsoft.Automation/automationAccounts/{match['account']}/jobs", name, match["rg"])
         if method == "POST" and match["tail"]:
             job.stopped_at = job.stopped_at or world.now()
             return Answer(200)
         if method == "GET" and not match["tail"]:
-            return Answer(200, self._automation_job(job))
+            return Answer(200, self._automation_job(world, job))
         raise errors.arm(405, "MethodNotAllowed", f"{method} is not supported on this resource.")
 
-    def _automation_job(self, job: AutomationJob) -> dict[str, Any]:
-        now = self.world.now()
+    def _automation_job(self, world: World, job: AutomationJob) -> dict[str, Any]:
+        now = world.now()
         end = job.created + dt.timedelta(seconds=job.seconds)
         if job.stopped_at is not None and job.stopped_at < end:
             status, finished = "Stopped", job.stopped_at
@@ -302,7 +325,7 @@ class Standin:
         else:
             status, finished = ("Failed" if job.fail else "Completed"), end
         return am.Job(
-            id=f"{self.world.rg_id()}/providers/Microsoft.Automation/automationAccounts/{job.account}/jobs/{job.name}",
+            id=f"{world.rg_id()}/providers/Microsoft.Automation/automationAccounts/{job.account}/jobs/{job.name}",
             name=job.name,
             type="Microsoft.Automation/AutomationAccounts/Jobs",
             properties=am.JobProperties(
@@ -342,10 +365,10 @@ def _check_version(version: str | None, supported: tuple[str, ...], kind: str, l
 class VaultRoutes:
     """Microsoft.RecoveryServices/vaults/<vault>/… (ASR)."""
 
-    def __init__(self, standin: Standin, version: str, request_id: str, record: Recorded) -> None:
+    def __init__(self, standin: Standin, world: World, service: Service, version: str, request_id: str, record: Recorded) -> None:
         self.standin = standin
-        self.world = standin.world
-        self.service = standin.service
+        self.world = world
+        self.service = service
         self.version = version
         self.request_id = request_id
         self.record = record

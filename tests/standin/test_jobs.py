@@ -276,25 +276,3 @@ def test_recovery_points_follow_the_clock_and_stop_at_failover(v):
     assert frozen == again
     one = v.client.recovery_points.get(*v.item_args(item), points[0].name)
     assert one.id == points[0].id
-
-
-def test_switch_provider_moves_a_classic_item(serve, sdk):
-    from azure.mgmt.recoveryservicessiterecovery import models as m
-
-    from standin import classic_world
-
-    world = classic_world([MachineSpec("app01")])
-    arm = serve(world)
-    cv = h.Vault(arm, sdk(arm))
-    item = world.item("app01")
-    body = m.SwitchProviderInput(properties=m.SwitchProviderInputProperties(
-        target_instance_type="InMageRcm", provider_specific_details=m.InMageAzureV2SwitchProviderInput(
-            target_vault_id="/subscriptions/x/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/modern",
-            target_fabric_id="fabric", target_appliance_id="appliance")))  # fmt: skip
-    poller, name = start(cv.items.begin_switch_provider, *cv.item_args(item), body)
-    assert cv.jobs.get(cv.rg, cv.name, name).properties.scenario_name == "SwitchProvider"
-    arm.advance(3600)
-    assert poller.result().properties.switch_provider_state == "MigrationCompleted"
-    body.properties.target_instance_type = "InMageAzureV2"
-    with pytest.raises(HttpResponseError):
-        cv.items.begin_switch_provider(*cv.item_args(item), body)

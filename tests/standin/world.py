@@ -2,6 +2,10 @@
 ``InMageRcm``), the VMware machines they discovered, replicated items, recovery plans, jobs, the Azure networks a
 failover lands in, Microsoft.OffAzure discovery and Azure Automation jobs.
 
+Several vaults (a classic one moving to a modernized one, ``switchProvider``) are several worlds on one clock, served
+by one :class:`standin.server.Standin` (``other_vaults=``): each world sees the others as :attr:`World.neighbours`,
+which is how a move finds its target vault, fabric and appliance, and creates the moved item there.
+
 Tests build a world with the seeding API (:func:`classic_world`, :func:`modernized_world`, or ``World`` methods),
 hand it to :class:`standin.server.Standin`, and read it back (:meth:`World.item`, :meth:`World.test_vm`,
 :meth:`World.recovery_vm`, :attr:`World.jobs`). Nothing here knows HTTP; the ASR behaviour is in
@@ -130,9 +134,14 @@ class Appliance:
     ip: str
     datastores: list[str] = field(default_factory=list)  # the reprotect agent's accessibleDatastores
     vcenter: str = "vcenter01"
-    version: str = "9.62.7096.1"
+    version: str = "9.62.7096.1"  # the process server's, push installer's, reprotect agent's
     health: str = "Normal"
     reprotect_agent: bool = True
+    # Components versioned apart from the process server (fabric customDetails lists), as the move from classic checks
+    # them. [U] real values: these are the minimums AD move-from-classic-to-modernized-vmware-disaster-recovery.md lists
+    # (proxy server, recovery services agent = MARS, replication service = the RCM replication agent).
+    versions: dict[str, str] = field(default_factory=lambda: {"rcm_proxies": "1.35.8419.34591", "mars_agents": "2.0.9249.0",
+                                                              "replication_agents": "1.35.8433.24227", "dras": "5.24.0.0"})
 
 
 @dataclass
@@ -147,6 +156,7 @@ class Fabric:
     # classic
     cs_ip: str = ""
     cs_host: str = ""
+    cs_version: str = "9.60.0.0"  # VMwareDetails.agentVersion of the configuration server and its process servers
     process_servers: list[ProcessServer] = field(default_factory=list)
     master_targets: list[MasterTarget] = field(default_factory=list)
     run_as_accounts: list[RunAsAccount] = field(default_factory=list)
@@ -245,14 +255,26 @@ class Item:
     # replication health
     rpo_seconds: int = 180
     health: str = "Normal"
+    agent_version: str = "9.60.0.0"  # classic: the Mobility agent's (InMageAzureV2ReplicationDetails.agentVersion)
     replicating_since: dt.datetime | None = None
     points_until: dt.datetime | None = None  # recovery points stop being created at failover
     failover_point_id: str | None = None
     last_failover_time: dt.datetime | None = None
     last_tfo_time: dt.datetime | None = None
     current_job: str | None = None
-    switch_provider_state: str = "None"
+    switch_provider_state: str = "None"  # a key of rules.SWITCH_PROVIDER_STATES' values (classic items)
+    switch_target: SwitchTarget | None = None  # where a move to modernized goes (InMageAzureV2SwitchProviderDetails)
     disabled: bool = False
+
+
+@dataclass(frozen=True)
+class SwitchTarget:
+    """A classic item's move to a modernized vault: the switchProvider input's ids, and the moved item once created."""
+
+    vault_id: str
+    fabric_id: str
+    appliance_id: str
+    resource_id: str | None = None  # the InMageRcm item in the target vault
 
 
 @dataclass
@@ -372,6 +394,7 @@ class World:
         self.location = location
         self.automation_account = automation_account
         self.clock = clock or Clock()
+        self.neighbours: list[World] = []  # the other vaults the same stand-in serves (set by Standin)
         self.fabrics: dict[str, Fabric] = {}
         self.policies: dict[str, Policy] = {}
         self.mappings: dict[str, Mapping] = {}
@@ -447,6 +470,18 @@ class World:
         return f"{self.rg_id(resource_group)}/providers/Microsoft.Storage/storageAccounts/{name}"
 
     # -- lookups (names are case-insensitive, as in ARM) --------------------------------------------------------------
+    def vault_by_id(self, vault_id: str | None) -> World | None:
+        """This vault or another one the stand-in serves, by ARM id (ids compare case-insensitively)."""
+        for world in (self, *self.neighbours):
+            if world.vault_id.lower() == (vault_id or "").rstrip("/").lower():
+                return world
+        return None
+
+    def fabric_by_id(self, fabric_id: str | None) -> Fabric | None:
+        name = (fabric_id or "").rstrip("/").split("/")[-1]
+        fabric = self.fabric(name)
+        return fabric if fabric is not None and self.fabric_id(fabric.name).lower() == (fabric_id or "").rstrip("/").lower() else None
+
     @staticmethod
     def lookup(table: dict[str, Any], name: str) -> Any:
         for key, value in table.items():
@@ -855,3 +890,31 @@ def modernized_world(
             world.protect(fabric, machine, policy=forward, target_network=recovery, target_subnet=spec.subnet,
                           test_network=test, log_storage_account=cache, group=spec.group, appliance=spec.appliance)  # fmt: skip
     return world
+
+
+def migration_pair(
+    machines: Sequence[MachineSpec],
+    *,
+    classic: World | None = None,
+    modernized: World | None = None,
+    classic_names: Names = Names(),
+    modernized_names: Names = Names(),
+    appliances: Sequence[str] = ("appliance01",),
+    subnets: dict[str, str] | None = None,
+    test_subnets: dict[str, str] | None = None,
+) -> tuple[World, World]:
+    """A classic vault replicating ``machines`` and an empty modernized vault (another resource group, the same
+    clock) whose appliance discovered the same VMs — what a move from classic needs (AD move-from-classic-to-
+    modernized-vmware-disaster-recovery.md, "Prepare the infrastructure"). Serve both:
+    ``Standin(source, tmp, other_vaults=[target])``."""
+    source = classic or World()
+    target = modernized or World(subscription=source.subscription, resource_group=f"{source.resource_group}-modern",
+                                 vault=f"{source.vault}-modern", location=source.location, clock=source.clock)  # fmt: skip
+    if target.clock is not source.clock:
+        raise ValueError("the two vaults of a migration pair share one clock (World(clock=classic.clock))")
+    classic_world(machines, world=source, names=classic_names, subnets=subnets, test_subnets=test_subnets)
+    unprotected = [MachineSpec(s.name, os=s.os, disks=s.disks, nics=s.nics, ips=s.ips, protected=False, subnet=s.subnet,
+                               display_name=s.display_name) for s in machines]  # fmt: skip
+    modernized_world(unprotected, world=target, names=modernized_names, appliances=appliances, subnets=subnets,
+                     test_subnets=test_subnets)  # fmt: skip
+    return source, target

@@ -3,6 +3,10 @@ stand-in seeded from it (the vault the Pulumi program and the registration would
 ``registration`` block filled in from the stand-in's ids — so the provider finds everything where it looks in a
 real vault, and nothing depends on the sample stacks.
 
+A migration lab (``migrate_to=True``, classic): a second, modernized stack (``azmod``) listing the same machines, its
+vault served by the same stand-in on the same clock, its appliance registered (unless ``target_registered=False``)
+and its discovery seeing the classic stack's VMs — what ``asrctl migrate --stack azcls --to-stack azmod`` needs.
+
 Time: :class:`standin.engine_clock.EngineClock` by default — the engine's waits move the stand-in's clock, so a
 whole lifecycle runs in well under a second and its RTO is exact. ``auto_speed`` instead runs the stand-in's clock
 at that many simulated seconds per real second (for subprocess tests, whose provider uses the wall clock).
@@ -113,7 +117,10 @@ class Lab:
     test_subnets_like_recovery: bool = True
     plan_text: str | None = None  # a plan file of its own instead of the groups
     job_scale: float = 0.2  # ASR's job durations × this: fewer polls per job, the same rules and order
+    migrate_to: bool = False  # classic only: also a modernized target stack and vault (asrctl migrate)
+    target_registered: bool = True  # the target stack carries its appliance's registration block
     world: World = field(init=False)
+    target_world: World | None = field(init=False, default=None)
     arm: Standin = field(init=False)
     clock: Any = field(init=False)
 
@@ -129,13 +136,24 @@ class Lab:
         self.world = self._seed(cfg)
         self._write_stack(self._registration())
         self.cfg = load_stack_file(self.stack_path)
-        self.arm = Standin(self.world, self.tmp / "standin", retry_after=0)
+        others = []
+        if self.migrate_to:
+            assert self.architecture == "classic", "a migration moves a classic stack"
+            self.target_world = self._seed_target()
+            others.append(self.target_world)
+        self.arm = Standin(self.world, self.tmp / "standin", retry_after=0, other_vaults=others)
         self.clock = EngineClock(self.arm)
 
     # -- files ---------------------------------------------------------------------------------------------------
     @property
     def stack_path(self) -> Path:
         return self.project / "stacks" / f"Pulumi.{self.stack}.yaml"
+
+    target_stack = "azmod"
+
+    @property
+    def target_path(self) -> Path:
+        return self.project / "stacks" / f"Pulumi.{self.target_stack}.yaml"
 
     @property
     def plan_path(self) -> Path:
@@ -218,6 +236,50 @@ class Lab:
             world.add_plan(plan, fabric, [members])
         return world
 
+    def _seed_target(self) -> World:
+        """The modernized vault the classic machines move to: the Pulumi program's resources for stack ``azmod``, an
+        InMageRcm fabric with one appliance whose discovery sees the same VMs (not protected there yet)."""
+        from asrctl.config import load_stack_file
+        from asrctl.recovery.providers.azure.asr import stack_azure_ids
+
+        doc = stack_doc("modernized", "azm", self.machines, multi_vm_sync=self.multi_vm_sync, registration=None)
+        self.target_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        cfg = load_stack_file(self.target_path)
+        ids = stack_azure_ids(cfg)
+        world = World(subscription=cfg.subscription_id, resource_group=ids.resource_group, vault=ids.vault,
+                      automation_account=ids.automation_account, clock=self.world.clock)
+        world.durations = dict(self.world.durations)
+        from asrctl.infra.naming import AzureNames
+
+        names = AzureNames("azm", "westeurope")
+        recovery = {names.subnet(t): f"10.60.{n}.0/24" for t, n in TIERS.items()}
+        specs = [MachineSpec(m.vm_name, os="Linux" if m.os == "linux" else "Windows",
+                             ips=[f"10.10.{TIERS[m.tier]}.{m.host}"], protected=False) for m in self.machines]
+        modernized_world(specs, world=world, names=self._names(cfg), subnets=recovery, test_subnets=recovery)
+        self.target_ids = ids
+        self.target_fabric = next(iter(world.fabrics.values()))
+        if self.target_registered:
+            fabric = self.target_fabric
+            by_name = {m.name: m for m in fabric.machines}
+            registration = {
+                "fabricName": fabric.name, "protectionContainerName": fabric.container,
+                "vmwareSiteId": world.site_id(fabric.site),
+                "appliances": {a.name: {"processServerId": a.id, "reprotectAgentId": a.id} for a in fabric.appliances},
+                "discoveredMachines": {m.name: world.machine_id(fabric, by_name[m.vm_name]) for m in self.machines},
+            }  # fmt: skip
+            doc = stack_doc("modernized", "azm", self.machines, multi_vm_sync=self.multi_vm_sync,
+                            registration=registration)
+            self.target_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        self.target_cfg = load_stack_file(self.target_path)
+        return world
+
+    def moved_item(self, machine: str) -> Any:
+        """The machine's item in the target vault (after its move), or None."""
+        assert self.target_world is not None
+        vm = next(m.vm_name for m in self.machines if m.name == machine)
+        found = [i for i in self.target_world.items.values() if i.machine.name == vm and not i.disabled]
+        return found[0] if found else None
+
     def _registration(self) -> dict[str, Any]:
         world, fabric = self.world, self.fabric
         by_name = {m.name: m for m in fabric.machines}
@@ -259,6 +321,14 @@ class Lab:
         options.setdefault("auto_approve", True)
         options.setdefault("provider_options", {"clock": self.clock})
         return runner.start(command, self.plan_name, self.stack, "azure", **options)
+
+    def migrate(self, **options: Any) -> Any:
+        """``asrctl migrate --stack azcls --to-stack azmod --provider azure`` in this process, on the lab's clock."""
+        from asrctl.recovery import runner
+
+        options.setdefault("auto_approve", True)
+        options.setdefault("provider_options", {"clock": self.clock})
+        return runner.migrate(self.stack, self.target_stack, "azure", **options)
 
     def resume(self, run_id: str, **options: Any) -> Any:
         from asrctl.recovery import runner

@@ -108,6 +108,11 @@ class StackAzureIds:
     def container_id(self) -> str | None:
         return f"{self.fabric_id()}/replicationProtectionContainers/{self.container}" if self.container else None
 
+    def runbook_id(self, runbook: str) -> str:
+        """The published runbook (asrctl.infra.automation names each after the plan's ``runbook:``)."""
+        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+                f"Microsoft.Automation/automationAccounts/{self.automation_account}/runbooks/{runbook}")
+
 
 def stack_azure_ids(cfg: StackConfig) -> StackAzureIds:
     """Names as the Pulumi program creates them (asrctl.infra.naming); ids built from them."""

@@ -14,6 +14,7 @@ need, read with the SDK and turned into typed records (no network here: callers 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ class ProcessServer:
     id: str
     name: str
     ip: str | None
+    version: str | None = None  # ProcessServer.agentVersion ("the version of the scout component on the server")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def read_classic(fabric: Any) -> Infrastructure:
     if custom is None or infra.instance_type != "VMware":
         return infra
     infra.agent_version = custom.agent_version
-    infra.process_servers = [ProcessServer(p.id or "", p.friendly_name or "", p.ip_address)
+    infra.process_servers = [ProcessServer(p.id or "", p.friendly_name or "", p.ip_address, p.agent_version)
                              for p in custom.process_servers or []]  # fmt: skip
     infra.master_targets = [
         MasterTarget(
@@ -164,3 +166,14 @@ def read_mappings(mappings: list[Any], policies: list[Any]) -> list[MappingInfo]
         out.append(MappingInfo(mapping.name or "", props.policy_id, kinds.get(props.policy_id.lower()),
                                props.target_protection_container_id or ""))
     return out
+
+
+def version_digits(text: str) -> tuple[int, ...]:
+    """A component version as ASR reports it (it may carry a build suffix): its numbers, in order."""
+    return tuple(int(p) for p in re.findall(r"\d+", text))
+
+
+def lowest_version(versions: list[str | None]) -> str | None:
+    """The oldest of several components' versions (the one a minimum version requirement is about)."""
+    known = [v for v in versions if v]
+    return min(known, key=version_digits) if known else None

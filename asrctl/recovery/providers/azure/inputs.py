@@ -28,12 +28,20 @@ Per recovery plan (multi-VM groups, REFERENCE-modernized §3.2): the same operat
 ``RecoveryPlanInMageRcmFailbackFailoverInput`` / ``RecoveryPlanInMageFailoverInput`` (failback), plan-level
 directions (:func:`asrctl.recovery.providers.azure.asr.plan_direction`) and the multi-VM sync point when asked.
 Reprotect and re-enable have no plan form (PS refuses plan reprotect for these providers).
+
+The classic → modernized move (``switch-provider``, REFERENCE-modernized "Classic→modernized migration"):
+``SwitchProviderInput`` with target provider ``InMageRcm`` and ``InMageAzureV2SwitchProviderInput`` naming the
+modernized vault, its InMageRcm fabric and the appliance that takes the machine over (:class:`SwitchTarget`).
+
+A recovery plan's own body (``CreateRecoveryPlanInput``, REFERENCE-modernized §3.2) is
+:func:`recovery_plan_input`, from the :class:`~asrctl.infra.plan_layout.PlanLayout` the Pulumi program renders too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asrctl.errors import BadInput
 from asrctl.recovery.operations import OPERATIONS, Architecture
@@ -44,6 +52,9 @@ from asrctl.recovery.providers.azure.asr import (
     plan_direction,
 )
 from asrctl.recovery.providers.protocol import OperationRejected
+
+if TYPE_CHECKING:
+    from asrctl.infra.plan_layout import PlanLayout, RenderedAction
 
 
 # -- what a reverse-direction request needs (read from the fabric by the provider) ----------------------------------
@@ -91,6 +102,17 @@ class ModernizedReenable:
 
 
 ReverseInput = ClassicReprotect | ModernizedReprotect | ClassicReenable | ModernizedReenable
+
+
+@dataclass(frozen=True)
+class SwitchTarget:
+    """InMageAzureV2SwitchProviderInput: where a classic item moves. All three are required (SDK 2.0.0; wire names
+    ``targetVaultID``, ``targetFabricID``, ``targetApplianceID``); the REST example sends full ARM ids for the vault
+    and fabric and the appliance's GUID (the id every component of one appliance shares, REFERENCE-modernized §2.4)."""
+
+    vault_id: str
+    fabric_id: str
+    appliance_id: str
 # Failback recovery point: ASR's recommendation and PowerShell's default is crash-consistent
 # (failover-failback-overview-modernized.md; PS StartAzureRmRecoveryServicesAsrPlannedFailoverJob.cs).
 FAILBACK_POINT = {"modernized": {"latest-app-consistent": "ApplicationConsistent"},
@@ -104,7 +126,7 @@ def _direction(operation: str, architecture: Architecture) -> str | None:
 
 def item_request(operation: str, architecture: Architecture, ids: StackAzureIds, *, recovery_point: str = "latest",
                  recovery_point_id: str | None = None, comment: str = "asrctl",
-                 reverse: ReverseInput | None = None) -> tuple[str, Any]:
+                 reverse: ReverseInput | None = None, switch: SwitchTarget | None = None) -> tuple[str, Any]:
     """(ASR action on the protected item, SDK input model or None)."""
     from azure.mgmt.recoveryservicessiterecovery import models as m
 
@@ -147,6 +169,13 @@ def item_request(operation: str, architecture: Architecture, ids: StackAzureIds,
     if operation in ("reprotect", "reenable"):
         return action, m.ReverseReplicationInput(properties=m.ReverseReplicationInputProperties(
             failover_direction=direction, provider_specific_details=_reverse_details(operation, architecture, reverse)))
+    if operation == "switch-provider":
+        if switch is None:
+            raise OperationRejected("switch-provider needs the modernized vault, fabric and appliance to move to")
+        return action, m.SwitchProviderInput(properties=m.SwitchProviderInputProperties(
+            target_instance_type="InMageRcm", provider_specific_details=m.InMageAzureV2SwitchProviderInput(
+                target_vault_id=switch.vault_id, target_fabric_id=switch.fabric_id,
+                target_appliance_id=switch.appliance_id)))  # fmt: skip
     raise OperationRejected(f"{OPERATIONS[operation].title} is not an operation on a protected item")
 
 
@@ -224,3 +253,60 @@ def plan_request(operation: str, architecture: Architecture, ids: StackAzureIds,
             provider_specific_details=[m.RecoveryPlanInMageFailoverInput(recovery_point_type=point)]))  # fmt: skip
     raise OperationRejected(f"{OPERATIONS[operation].title} is not a recovery-plan operation")
 
+
+
+# -- recovery plans themselves ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanItem:
+    """A protected item a recovery plan holds: its ARM id and the item's ``internalIdentifier`` (the plan's
+    ``virtualMachineId``, REFERENCE-modernized §3.2)."""
+
+    id: str
+    virtual_machine_id: str | None
+
+
+def recovery_plan_input(layout: PlanLayout, primary_fabric_id: str, items: Mapping[str, PlanItem],
+                        runbook_id: Callable[[str], str]) -> Any:
+    """``CreateRecoveryPlanInput`` of ``layout`` (the same rendering as phase 2's Pulumi component): VMware fabric →
+    ``Microsoft Azure``, Resource Manager VMs, groups in ASR's order, actions in file order. ``items``: machine →
+    its item; ``runbook_id``: runbook name → the published runbook's ARM id."""
+    from azure.mgmt.recoveryservicessiterecovery import models as m
+
+    from asrctl.infra.plan_layout import AZURE_FABRIC
+
+    def group(g: Any) -> Any:
+        protected = [m.RecoveryPlanProtectedItem(id=items[name].id, virtual_machine_id=items[name].virtual_machine_id)
+                     for name in g.machines]  # fmt: skip
+        if g.group_type != "Boot" or not layout.has_actions:
+            return m.RecoveryPlanGroup(group_type=g.group_type, replication_protected_items=protected)
+        return m.RecoveryPlanGroup(group_type="Boot", replication_protected_items=protected,
+                                   start_group_actions=_plan_actions(g.start_actions, runbook_id),
+                                   end_group_actions=_plan_actions(g.end_actions, runbook_id))  # fmt: skip
+
+    return m.CreateRecoveryPlanInput(properties=m.CreateRecoveryPlanInputProperties(
+        primary_fabric_id=primary_fabric_id, recovery_fabric_id=AZURE_FABRIC, failover_deployment_model="ResourceManager",
+        groups=[group(g) for g in layout.groups]))  # fmt: skip
+
+
+def _plan_actions(rendered: tuple[RenderedAction, ...], runbook_id: Callable[[str], str]) -> list[Any]:
+    from azure.mgmt.recoveryservicessiterecovery import models as m
+
+    from asrctl.infra.plan_layout import FAILOVER_DIRECTIONS, RUNBOOK_FABRIC_LOCATION, iso_duration
+    from asrctl.plans import ManualAction, RunbookAction
+
+    out = []
+    for r in rendered:
+        if r.skipped_reason:  # a script, or only for operations ASR plans cannot run: asrctl's engine runs it
+            continue
+        a = r.action
+        if isinstance(a, RunbookAction):
+            details: Any = m.RecoveryPlanAutomationRunbookActionDetails(
+                fabric_location=RUNBOOK_FABRIC_LOCATION, runbook_id=runbook_id(a.runbook),
+                timeout=iso_duration(a.effective_timeout))  # fmt: skip
+        elif isinstance(a, ManualAction):
+            details = m.RecoveryPlanManualActionDetails(description=a.manual)
+        else:  # render_actions leaves every other kind out with a reason
+            continue
+        out.append(m.RecoveryPlanAction(action_name=r.name, failover_types=list(r.failover_types),
+                                        failover_directions=list(FAILOVER_DIRECTIONS), custom_details=details))
+    return out

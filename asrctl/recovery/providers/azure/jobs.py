@@ -8,11 +8,14 @@
   now (``currentScenario.jobId``), else a **filtered** job list (``StartTime`` since the run started,
   ``AffectedObjectTypes`` of the target), matched on the ``activityId`` where ASR records the
   ``x-ms-client-request-id`` the request was sent with. Never an unfiltered list of every job of the vault.
+* **Several jobs as one** (:class:`PlanSaves`): re-creating the recovery plans after a migration is one engine step
+  but one PUT — and so one ASR ``SaveRecoveryPlan`` job — per plan; the engine tracks them under one id.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +27,39 @@ JOB_NAME_RE = re.compile(r"/replicationJobs/([^/?#]+)", re.IGNORECASE)
 ASR_JOB_STATES = ("NotStarted", "InProgress", "Succeeded", "Failed", "Cancelled", "Suspended")
 # AffectedObjectTypes of a job's target (JobProperties.targetInstanceType): one protected item, or a recovery plan.
 ITEM_TARGET, PLAN_TARGET = "ProtectionEntity", "RecoveryPlan"
+
+
+PLAN_SAVES_PREFIX = "plan-saves:"
+
+
+@dataclass(frozen=True)
+class PlanSaves:
+    """The ASR jobs of saving several recovery plans in one vault, known to the engine as one job id."""
+
+    vault_id: str
+    jobs: tuple[str, ...]  # ASR job names, one per plan
+
+    @property
+    def ref_id(self) -> str:
+        return f"{PLAN_SAVES_PREFIX}{self.vault_id}:{','.join(self.jobs)}"
+
+    @classmethod
+    def parse(cls, job_id: str) -> PlanSaves | None:
+        if not job_id.startswith(PLAN_SAVES_PREFIX):
+            return None
+        vault_id, _, names = job_id[len(PLAN_SAVES_PREFIX):].rpartition(":")  # ARM ids hold no ':'
+        return cls(vault_id, tuple(n for n in names.split(",") if n))
+
+    def status(self, job_id: str, statuses: list[JobStatus]) -> JobStatus:
+        """One status for all: failed if one failed (its reasons), running while one runs, else succeeded."""
+        failed = [s for s in statuses if s.state in ("Failed", "Cancelled")]
+        running = [s for s in statuses if not s.done]
+        state = "Failed" if failed else ("InProgress" if running else "Succeeded")
+        starts = [s.started_at for s in statuses if s.started_at is not None]
+        ends = [s.finished_at for s in statuses if s.finished_at is not None]
+        return JobStatus(id=job_id, state=state, error="; ".join(s.error or s.state for s in failed) or None,
+                         started_at=min(starts, default=None),
+                         finished_at=max(ends, default=None) if state != "InProgress" else None)
 
 
 def job_name_from_headers(headers: Any) -> str | None:

@@ -19,6 +19,13 @@ Automation for runbook actions. Wire rules in :mod:`.transport`; state mapping i
   failover works (``MarkedForDeletion`` after a cleanup) and a reprotected classic item is not "failed back".
 * Resources the vault discovers once (machine → fabric/container/item) and when the run started (the window of its
   job lookups) are exported as provider state, journaled with the run, and handed back on resume.
+* **Classic → modernized move** (``migration_target``, ``asrctl migrate``): ``switch-provider`` sends
+  ``switchProvider`` on the classic item, naming the modernized stack's vault, InMageRcm fabric and the machine's
+  appliance there (its registration). A classic item that says it moved (``switchProviderState``,
+  ``InMageAzureV2SwitchProviderDetails``) and has no job running is reported as the item it became in the target vault
+  (InMageRcm, found by friendly name or fabric discovery id), so a resumed or repeated run skips it instead of moving
+  it again. ``recreate-recovery-plans`` PUTs the target stack's plans into the target vault (idempotent by name), the
+  body rendered like phase 2's (:mod:`asrctl.infra.plan_layout`); its jobs are one engine job (:class:`.jobs.PlanSaves`).
 """
 
 from __future__ import annotations
@@ -48,14 +55,18 @@ from asrctl.recovery.providers.azure.inputs import (
     ClassicReprotect,
     ModernizedReenable,
     ModernizedReprotect,
+    PlanItem,
     ReverseInput,
+    SwitchTarget,
     item_request,
     plan_request,
+    recovery_plan_input,
 )
 from asrctl.recovery.providers.azure.jobs import (
     ITEM_TARGET,
     OPERATION_STATUS_RE,
     PLAN_TARGET,
+    PlanSaves,
     carries_request,
     job_filter,
     job_name,
@@ -86,6 +97,7 @@ SDK_METHODS = {
     "failoverCommit": "begin_failover_commit",
     "failoverCancel": "begin_failover_cancel",
     "reProtect": "begin_reprotect",
+    "switchProvider": "begin_switch_provider",
 }
 # Job lookups go back to when the run started (journaled), less this margin for clock skew between this machine and
 # ASR; without a journaled start (a provider used outside a run), this far back.
@@ -128,6 +140,7 @@ class AzureProvider:
         connection_verify: bool | str = True,
         clock: Clock | None = None,
         caller: str = "--provider azure",
+        migration_target: tuple[StackConfig, str] | None = None,
     ) -> None:
         self.cfg = stack_cfg
         self.stack_name = stack_name
@@ -135,6 +148,14 @@ class AzureProvider:
         self.ids: StackAzureIds = stack_azure_ids(stack_cfg)
         self.transport = Transport(stack_cfg.subscription_id, endpoint=endpoint, credential=credential,
                                    connection_verify=connection_verify, caller=caller)
+        self._connection = {"endpoint": endpoint, "credential": credential, "connection_verify": connection_verify,
+                            "caller": caller}
+        # `asrctl migrate`: the modernized stack this classic stack's machines move to, and a provider for its vault
+        # (built when first needed: a stack without a registration can still be refused cleanly by readiness).
+        self.migration_target = migration_target
+        self._target: AzureProvider | None = None
+        # A migration moves replication and recovers no VM: its polls need no recovery points (a read per machine).
+        self._read_points = migration_target is None
         self.runbooks = Runbooks(self.transport, self.ids)
         self.on_job_started = on_job_started
         state = state or {}
@@ -152,8 +173,12 @@ class AzureProvider:
 
     @property
     def api_calls(self) -> dict[str, int]:
-        return {**self.transport.calls, "reads": self.transport.http_requests["reads"],
-                "writes": self.transport.http_requests["writes"]}
+        calls = {**self.transport.calls, "reads": self.transport.http_requests["reads"],
+                 "writes": self.transport.http_requests["writes"]}
+        if self._target is not None:  # the run's calls to the vault it migrates to count as the run's
+            for key, count in self._target.api_calls.items():
+                calls[key] = calls.get(key, 0) + count
+        return calls
 
     def identity(self) -> str:
         return f"azure:{self.ids.vault_id.lower()}"
@@ -165,6 +190,38 @@ class AzureProvider:
 
     def close(self) -> None:
         self.transport.close()
+        if self._target is not None:
+            self._target.close()
+
+    # -- the vault a migration moves to --------------------------------------------------------------------------
+    def _migration(self, what: str) -> tuple[StackConfig, str]:
+        if self.migration_target is None:
+            raise OperationRejected(f"{what} needs the modernized stack to move to (asrctl migrate --to-stack)")
+        return self.migration_target
+
+    def target_vault(self, what: str = "the migration") -> AzureProvider:
+        """The provider of the modernized vault the machines move to (the same connection settings and clock)."""
+        cfg, name = self._migration(what)
+        if self._target is None:
+            self._target = AzureProvider(cfg, name, clock=self.clock, **self._connection)
+            self._target._since = self._since
+            self._target._read_points = self._read_points
+        return self._target
+
+    def _moved(self, item: Any) -> bool:
+        """The classic item says it moved (or is moving) to the target vault: InMageAzureV2SwitchProviderDetails names
+        that vault, or (without details) its switchProviderState is set. [U] which switchProviderState strings ASR
+        uses beyond "None"; any other value is taken as "a move happened", and the target vault then shows whether
+        it finished. A move to another vault is not this migration's."""
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
+        props = item.properties
+        details = props.provider_specific_details
+        switch = details.switch_provider_details if isinstance(details, m.InMageAzureV2ReplicationDetails) else None
+        to = ((switch.target_vault_id if switch is not None else None) or "").lower()
+        if to and self.migration_target is not None:
+            return to == stack_azure_ids(self.migration_target[0]).vault_id.lower()
+        return (props.switch_provider_state or "None").lower() not in ("", "none")
 
     def service_endpoint(self, machine: str) -> str | None:
         return None  # recovered VMs are reached at their own IPs
@@ -196,7 +253,10 @@ class AzureProvider:
     def _match(self, items: list[Any]) -> dict[str, tuple[ItemRef, Any]]:
         """machine → (ItemRef, item). Items discovered earlier in the run (or journaled by it) are matched by their
         ARM id, so a VM renamed in vCenter mid-run is still the same item; the rest by item name (the Pulumi program
-        names items after the machine) or friendly name (ASR shows the vSphere VM name)."""
+        names items after the machine) or friendly name (ASR shows the vSphere VM name) — and, for a modernized
+        registration, the item's fabricDiscoveryMachineId (an item a classic move created is named by ASR, not us)."""
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
         found: dict[str, tuple[ItemRef, Any]] = {}
         known = {ref.id.lower(): ref for ref in (self._items or {}).values()}
         for item in items:
@@ -207,9 +267,16 @@ class AzureProvider:
         for machine in self.cfg.machines:
             by_name[machine.name.lower()] = machine.name
             by_name.setdefault(machine.vm_name.lower(), machine.name)
+        reg = self.cfg.registration
+        by_discovery = {mid.lower(): name for name, mid in reg.discovered_machines.items()} \
+            if isinstance(reg, ModernizedRegistration) else {}
         for item in items:
             friendly = (item.properties.friendly_name if item.properties else None) or ""
-            machine = by_name.get((item.name or "").lower()) or by_name.get(friendly.lower())
+            details = item.properties.provider_specific_details if item.properties else None
+            discovered = (details.fabric_discovery_machine_id if isinstance(details, m.InMageRcmReplicationDetails)
+                          else None) or ""
+            machine = by_discovery.get(discovered.lower()) or by_name.get((item.name or "").lower()) \
+                or by_name.get(friendly.lower())
             parts = (item.id or "").split("/")
             if (machine is None or machine in found or (item.id or "").lower() in known
                     or "replicationFabrics" not in parts):
@@ -276,8 +343,15 @@ class AzureProvider:
     # -- reads ---------------------------------------------------------------------------------------------------
     def describe_machines(self, names: list[str]) -> dict[str, MachineStatus]:
         result: dict[str, MachineStatus] = {}
+        moved: list[str] = []
         for name, (ref, item) in self.protected_items(names).items():
-            result[name] = self._status(name, ref, item)
+            result[name] = status = self._status(name, ref, item)
+            if self.migration_target is not None and status.current_job is None and self._moved(item):
+                moved.append(name)
+        if moved:
+            # Moved: the machine is the InMageRcm item in the target vault now (the classic one only keeps failover
+            # until its points expire). Until that item exists, the classic item is what there is.
+            result.update(self.target_vault().describe_machines(moved))
         return result
 
     def _status(self, name: str, ref: ItemRef, item: Any) -> MachineStatus:
@@ -288,7 +362,7 @@ class AzureProvider:
         current = self._current_job(name, props, architecture, state)
         points: dict[str, Any] = {}
         # Recovery points matter before a failover or failback starts (readiness); not worth a read per poll.
-        if state in ("protected", "reprotected") and current is None:
+        if state in ("protected", "reprotected") and current is None and self._read_points:
             points = latest_points(self._recovery_points(ref))
         health = props.replication_health if props.replication_health in ("Normal", "Warning", "Critical") \
             else "Warning"
@@ -412,9 +486,41 @@ class AzureProvider:
                             "itself (the failback container mapping reprotect takes its profile from)")
         details.update(failback_process_server_registered=bool(reg.failback_process_server_id)
                        and (reg.failback_process_server_id or "").lower() in servers,
-                       master_target_registered=infra.master_target(reg.master_target_id) is not None)
+                       master_target_registered=infra.master_target(reg.master_target_id) is not None,
+                       component_versions=self._component_versions(infra, reg))
         return EnvironmentStatus(test_network_present=test_network, failback_ready=not problems,
                                  problems=tuple(problems), details=details)
+
+    def _component_versions(self, infra: fabric_info.Infrastructure, reg: Registration) -> dict[str, str]:
+        """What the move from classic requires at 9.50 or later (AD move-from-classic-to-modernized-vmware-disaster-
+        recovery.md, "Architecture"), as the vaults report it:
+
+        * ``configuration-server``: the oldest of the configuration server (VMwareDetails.agentVersion) and its
+          on-premises process servers (processServers[].agentVersion) — "its components … 9.50 or later";
+        * the target appliance(s) of the moving machines (their InMageRcm fabric in the modernized vault): the oldest
+          ``process-server``, ``rcm-proxy`` ("Proxy server"), ``mars-agent`` ("Recovery services agent") and
+          ``replication-agent`` ("Replication service", the RCM replication agent) version.
+
+        What a vault does not report is left out (readiness then warns): all of the appliance's without a target
+        registration or fabric. The Mobility agents' versions are per machine (MachineStatus.agent_version)."""
+        failback = (reg.failback_process_server_id or "").lower()
+        versions: dict[str, str] = {}
+        cs = fabric_info.lowest_version([infra.agent_version, *(p.version for p in infra.process_servers
+                                                                 if p.id.lower() != failback)])
+        if cs:
+            versions["configuration-server"] = cs
+        if self.migration_target is None or self.migration_target[0].registration is None:
+            return versions
+        target = self.target_vault()
+        moving = {target.cfg.appliance_assignment[m.name].name.lower() for m in self.cfg.machines
+                  if m.name in target.cfg.appliance_assignment}  # fmt: skip
+        appliances = [a for a in target._infrastructure(refresh=True).appliances.values()
+                      if a.registered and a.name.lower() in moving]  # fmt: skip
+        for kind in ("process-server", "rcm-proxy", "mars-agent", "replication-agent"):
+            lowest = fabric_info.lowest_version([a.versions.get(kind) for a in appliances])
+            if lowest:
+                versions[kind] = lowest
+        return versions
 
     def _infrastructure(self, refresh: bool = False) -> fabric_info.Infrastructure:
         """The registration's fabric and its container mappings (read once per provider, again for readiness)."""
@@ -452,6 +558,11 @@ class AzureProvider:
     def get_job(self, job: JobRef) -> JobStatus:
         if is_runbook_job(job):
             return self.runbooks.get(job)
+        saves = PlanSaves.parse(job.id)
+        if saves is not None:  # the recovery plans a migration re-created in the target vault
+            target = self.target_vault("re-creating the recovery plans")
+            return saves.status(job.id, [target.get_job(JobRef(f"{saves.vault_id}/replicationJobs/{n}", job.operation))
+                                         for n in saves.jobs])
         name = job_name(job.id)
         if name is None:
             raise ProviderError(f"{job.id!r} is not an ASR job id")
@@ -477,6 +588,8 @@ class AzureProvider:
         rid = client_request_id(request.request_id)
         if rid in self._sent:
             return self._sent[rid]
+        if request.operation == "recreate-recovery-plans":
+            return self._find_plan_saves(request)
         client = self.site_recovery_client()
         rg, vault = self.ids.resource_group, self.ids.vault
         if request.recovery_plan is not None:
@@ -498,6 +611,27 @@ class AzureProvider:
         job = next((j for j in jobs if carries_request(j, rid)), None)
         return self._found(request, job) if job is not None else None
 
+    def _find_plan_saves(self, request: OperationRequest) -> JobRef | None:
+        """The plan saves an earlier send started: every plan's SaveRecoveryPlan job, found in the target vault's
+        job list (filtered by time and target type) by its own client request id. All or nothing: with one missing,
+        the engine re-sends — PUTs by name, so saving a plan again changes nothing."""
+        target = self.target_vault("re-creating the recovery plans")
+        names = [layout.name for layout in self._target_layouts()]
+        since = self._since - LOOKUP_SKEW if self._since is not None else self._now() - DEFAULT_LOOKBACK
+        client = target.site_recovery_client()
+        jobs = target.read("list_jobs", lambda: list(client.replication_jobs.list(
+            target.ids.resource_group, target.ids.vault, filter=job_filter(since, PLAN_TARGET))))
+        found = []
+        for name in names:
+            rid = client_request_id(f"{request.request_id}/{name}")
+            job = next((j for j in jobs if carries_request(j, rid)), None)
+            if job is None:
+                return None
+            found.append(job.name or job_name(job.id or "") or "")
+        ref = JobRef(PlanSaves(target.ids.vault_id, tuple(found)).ref_id, request.operation, request.machines)
+        self._operations[ref.id] = request.operation
+        return ref
+
     def _found(self, request: OperationRequest, job: Any) -> JobRef:
         ref = JobRef(id=self._canonical_job_id(job.id or ""), operation=request.operation, machines=request.machines)
         self._operations[ref.id] = request.operation
@@ -510,6 +644,8 @@ class AzureProvider:
             raise OperationRejected(f"{operation!r} is not an ASR operation")
         if request.recovery_plan is not None:
             return self._start_plan(request)
+        if operation == "recreate-recovery-plans":
+            return self._recreate_plans(request)
         if len(request.machines) != 1:
             raise OperationRejected(f"{operation} of {', '.join(request.machines)}: several machines need the "
                                     "recovery plan of their multi-VM group")
@@ -522,14 +658,96 @@ class AzureProvider:
             point_id = pick_recovery_point(self._recovery_points(ref), request.recovery_point)
         reverse = self._reverse_input(operation, architecture, machine, item) \
             if operation in ("reprotect", "reenable") else None
+        switch = self._switch_target(machine) if operation == "switch-provider" else None
         action, body = item_request(
             operation, architecture, self.ids, recovery_point=request.recovery_point, recovery_point_id=point_id,
             comment=f"asrctl {operation} request {client_request_id(request.request_id)}", reverse=reverse,
+            switch=switch,
         )
         client = self.site_recovery_client()
         begin = getattr(client.replication_protected_items, SDK_METHODS[action])
         args = [self.ids.resource_group, self.ids.vault, ref.fabric, ref.container, ref.item]
         return self._send(request, operation, begin, args, body, f"{operation} on {machine}")
+
+    # -- the classic → modernized move ----------------------------------------------------------------------------
+    def _switch_target(self, machine: str) -> SwitchTarget:
+        """The modernized vault, its InMageRcm fabric and the appliance the target stack assigns the machine to,
+        from the target stack's registration (REFERENCE-modernized "Classic→modernized migration")."""
+        cfg, name = self._migration(f"switch-provider of {machine}")
+        reg = cfg.registration
+        if not isinstance(reg, ModernizedRegistration):
+            raise OperationRejected(f"stack {name} has no registration of its replication appliance: register the "
+                                    f"appliance with its vault, then run `asrctl discover --stack {name}` and add the "
+                                    "registration block it prints")
+        appliance = cfg.appliance_assignment.get(machine)
+        if appliance is None:
+            raise OperationRejected(f"{machine}: no replication appliance of stack {name} replicates it (add one to "
+                                    "replicationAppliances)")
+        ids = reg.appliances.get(appliance.name)
+        if ids is None:
+            raise OperationRejected(f"stack {name}: registration.appliances has no {appliance.name}, which takes "
+                                    f"{machine} over; run `asrctl discover --stack {name}` once it is registered")
+        target = stack_azure_ids(cfg)
+        fabric_id = target.fabric_id()
+        assert fabric_id is not None  # a registration names its fabric
+        return SwitchTarget(vault_id=target.vault_id, fabric_id=fabric_id, appliance_id=ids.process_server_id)
+
+    def _target_layouts(self) -> list[Any]:
+        """The target stack's recovery plans as phase 2 renders them: one per plan file, and with multi-VM sync one
+        per consistency group (the engine fails a multi-VM group over through it)."""
+        from asrctl.infra.consistency_groups import consistency_groups
+        from asrctl.infra.plan_layout import consistency_group_layout, plan_layout
+        from asrctl.plans import load_plans_for_stack
+
+        cfg, name = self._migration("re-creating the recovery plans")
+        plans = load_plans_for_stack(cfg, name)
+        layouts = [plan_layout(p) for p in plans]
+        if cfg.replication.multi_vm_sync:
+            layouts += [consistency_group_layout(g) for g in consistency_groups(plans)]
+        return layouts
+
+    def _recreate_plans(self, request: OperationRequest) -> JobRef:
+        """ASR does not migrate recovery plans (AD move-from-classic-to-modernized-vmware-disaster-recovery.md): PUT
+        the target stack's plans into the target vault, holding the moved items as they are there now. A PUT by name
+        creates or replaces, so a re-send after a lost answer or a crash changes nothing."""
+        target = self.target_vault("re-creating the recovery plans")
+        layouts = self._target_layouts()
+        wanted = sorted({name for layout in layouts for name in layout.machines})
+        found = target.protected_items(wanted)
+        missing = [name for name in wanted if name not in found]
+        if missing:
+            raise OperationRejected(f"recovery plans of stack {target.stack_name}: {', '.join(missing)} not replicated "
+                                    f"in vault {target.ids.vault} (move them first, or remove them from the plans)")
+        fabric_id = target.ids.fabric_id()
+        if fabric_id is None:
+            raise OperationRejected(f"stack {target.stack_name} has no registration: its recovery plans need its "
+                                    f"fabric (`asrctl discover --stack {target.stack_name}`)")
+        from azure.mgmt.recoveryservicessiterecovery import models as m
+
+        items = {}
+        for machine, (ref, item) in found.items():
+            details = item.properties.provider_specific_details
+            internal = details.internal_identifier if isinstance(details, m.InMageRcmReplicationDetails) else None
+            items[machine] = PlanItem(ref.id, internal)
+        client = target.site_recovery_client()
+        saved: list[str] = []
+        for layout in layouts:
+            body = recovery_plan_input(layout, fabric_id, items, target.ids.runbook_id)
+            rid = f"{request.request_id}/{layout.name}"
+            polling = send_only_polling()
+            target.transport.write("create_recovery_plan", lambda: client.replication_recovery_plans.begin_create(
+                target.ids.resource_group, target.ids.vault, layout.name, body, polling=polling,  # noqa: B023
+                **target._once(rid)))  # noqa: B023 - called at once, in this iteration
+            job_id = target._job_id_of(polling.initial_response)
+            if job_id is None:
+                raise AmbiguousResult(f"recovery plan {layout.name}: saved, but ASR named no job; reconcile")
+            saved.append(job_name(job_id) or job_id)
+        job = JobRef(PlanSaves(target.ids.vault_id, tuple(saved)).ref_id, request.operation, request.machines)
+        self._operations[job.id] = request.operation
+        self._sent[client_request_id(request.request_id)] = job
+        if self.on_job_started is not None:
+            self.on_job_started(request.request_id, job)
+        return job
 
     def _start_plan(self, request: OperationRequest) -> JobRef:
         plan = request.recovery_plan
@@ -655,6 +873,12 @@ class AzureProvider:
     def cancel_job(self, job: JobRef) -> None:
         if is_runbook_job(job):
             self.runbooks.cancel(job)
+            return
+        saves = PlanSaves.parse(job.id)
+        if saves is not None:
+            target = self.target_vault("re-creating the recovery plans")
+            for n in saves.jobs:
+                target.cancel_job(JobRef(f"{saves.vault_id}/replicationJobs/{n}", job.operation))
             return
         name = job_name(job.id)
         if name is None:

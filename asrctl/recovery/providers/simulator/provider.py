@@ -345,9 +345,11 @@ class SimulatorProvider:
             test_network_present=True, failback_ready=self._failback_ready(), problems=problems,
             details={"simulated": True, "architecture": self.architecture,
                      "test_network": self.stack_cfg.network.test_failover.address_space,
-                     # what the classic → modernized move checks (the simulated servers are current)
-                     "component_versions": {"process-server": "9.60", "rcm-proxy": "1.35.8419.34591",
-                                            "mars": "2.0.9249.0", "replication-service": "1.35.8433.24227"}},
+                     # what the classic → modernized move checks (readiness.MIGRATION_COMPONENTS): the simulated
+                     # configuration server and target appliance are current
+                     "component_versions": {"configuration-server": "9.60", "process-server": "9.60",
+                                            "rcm-proxy": "1.35.8419.34591", "mars-agent": "2.0.9249.0",
+                                            "replication-agent": "1.35.8433.24227"}},
             appliances=appliances, failback_datastore=getattr(reg, "failback_datastore", None),
         )
 
