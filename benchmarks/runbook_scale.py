@@ -87,6 +87,10 @@ def make_project(root: Path, plans: int) -> None:
          "recoveryIp": f"10.60.{i // 250}.{i % 250 + 1}", "churnGbPerDay": 1, "disks": [{"sizeGb": 64}]}
         for i in range(plans * 100)
     ]
+    # One appliance per 200 protected machines (the stack's own capacity rule refuses fewer).
+    cfg[ns + "replicationAppliances"]["appliances"] = [
+        {"name": f"asr-ra-bench{k + 1:02d}", "ip": f"10.10.5.{11 + k}"} for k in range(-(-plans * 100 // 200))
+    ]
     for name, multi_vm in (("bench", False), ("bench-mvm", True)):
         cfg[ns + "replication"]["multiVmSync"] = multi_vm
         (root / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -541,5 +541,10 @@ def migration_checks(report: ReadinessReport, source: StackConfig, target: Stack
                            advice="add replicationAppliances to the target stack"))
     else:
         add(ReadinessCheck("target-appliance", "pass", f"stack {target_name}'s appliance(s) registered"))
+    # A move keeps the vaults' network access mode: public → public, private endpoint → private endpoint only
+    # (AD: move-from-classic-to-modernized-vmware-disaster-recovery.md, FAQ). The Pulumi program gives every vault
+    # public network access and no private endpoint (asrctl/infra/vault.py), and no stack key changes that.
+    add(ReadinessCheck("network-access", "pass", "both vaults use public endpoints (the same access mode, as a move "
+                       "requires)"))
     add(ReadinessCheck("tenant", "warn", "both vaults must be in one Microsoft Entra tenant; the stack files do not "
                        "say which tenant a subscription is in"))
