@@ -17,7 +17,7 @@ machine the wall time mostly measures the other processes.
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,23 +31,14 @@ from asrctl.yamlfile import load_yaml
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def write_stack(path: Path, machines: int) -> None:
-    """The prod stack with ``machines`` machines in total (phase 2: every machine has its protectable item)."""
-    doc = yaml.load((PROJECT / "stacks" / "Pulumi.prod.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    config = doc["config"]
-    base = config["vmware-azure-dr:machines"]
-    on_prem = ipaddress.ip_network("172.20.0.0/16").hosts()
-    recovery = ipaddress.ip_network("10.70.16.0/20").hosts()
-    for i in range(max(0, machines - len(base))):
-        base.append({
-            "name": f"bulk{i:04d}", "os": "linux", "osVersion": "RHEL 8", "ip": str(next(on_prem)),
-            "vmName": f"bulk{i:04d}", "targetVmSize": "Standard_D2s_v5", "targetSubnet": "bulk",
-            "recoveryIp": str(next(recovery)), "churnGbPerDay": 1, "disks": [{"sizeGb": 64}],
-        })
-    registration = config.get("vmware-azure-dr:registration")
-    if registration:
-        registration["protectableItems"] = {m["name"]: f"item-{m['name']}" for m in base}
-    path.write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+def write_stack(root: Path, machines: int) -> Path:
+    """The prod (modernized) stack grown to ``machines`` machines — the same valid stack preview_scale.py previews
+    (bulk subnets, one appliance per 200 machines, every machine discovered) — and its path."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from preview_scale import STACK, write_project
+
+    write_project(root, machines, "modernized")
+    return root / "stacks" / f"Pulumi.{STACK}.yaml"
 
 
 # --- the reader before issue 16, verbatim in substance (asrctl/yamlfile.py at c88b8da) ----------------------------
@@ -105,8 +96,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "Pulumi.bench.yaml"
-        write_stack(path, args.machines)
+        path = write_stack(Path(tmp), args.machines)
         size = path.stat().st_size
         new_s, doc = best_cpu(lambda: load_yaml(path), args.repeat)
         plain_s, plain = best_cpu(lambda: yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader),
