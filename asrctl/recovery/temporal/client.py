@@ -112,8 +112,8 @@ def run_events(run_id: str) -> list[dict[str, Any]]:
     """The run's audit events (intent, result, reconciled, approved, …), like the local journal's ``events``."""
 
     async def main() -> list[dict[str, Any]]:
-        _, handle, _, _ = await _find(run_id)
-        return await handle.query("journal", rpc_timeout=QUERY_TIMEOUT)
+        _, handle, execution, _ = await _find(run_id)
+        return await _query(handle, run_id, execution.task_queue, "journal")
 
     return run_sync(main)
 
@@ -270,7 +270,8 @@ async def _follow(client: Any, handle: Any, run_id: str, on_event: Events,
                 await _approve(handle, run_id, approval)
                 approval = None
                 continue
-            record = _team_record((await handle.query("snapshot", rpc_timeout=QUERY_TIMEOUT))["snapshot"])
+            desc = await handle.describe()
+            record = _team_record((await _query(handle, run_id, desc.task_queue, "snapshot"))["snapshot"])
             raise _paused(record)
         if progress["status"] in FINAL_RUN_STATUSES:
             break
@@ -404,8 +405,10 @@ async def _final_or_current(handle: Any, execution: Any) -> dict[str, Any]:
     """A finished workflow's result (no worker needed); a running one's ``snapshot`` query."""
     from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
+    summary = (await execution.memo()).get("summary", {})
+    run_id = summary.get("run_id", execution.id)
     if execution.status == WorkflowExecutionStatus.RUNNING:
-        return await handle.query("snapshot", rpc_timeout=QUERY_TIMEOUT)
+        return await _query(handle, run_id, execution.task_queue, "snapshot")
     try:
         return await handle.result(follow_runs=False)
     except WorkflowFailureError:
@@ -415,3 +418,21 @@ async def _final_or_current(handle: Any, execution: Any) -> dict[str, Any]:
             raise BadInput(f"run {execution.id}: its workflow ended {execution.status.name.lower()} without a run "
                            "record (terminated?); see it in the Temporal UI") from None
 
+
+
+async def _query(handle: Any, run_id: str, task_queue: str, name: str, *args: Any) -> Any:
+    """A query of a running run's workflow, which only a worker can answer: none answering (all stopped, just
+    restarting, or too busy within :data:`QUERY_TIMEOUT`) is one line saying so, never a traceback."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    try:
+        return await handle.query(name, *args, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        raise OperationFailed(f"run {run_id} is running, but no worker answered within "
+                              f"{QUERY_TIMEOUT.total_seconds():.0f}s ({exc.message or exc}); start `asrctl worker` "
+                              f"for task queue {task_queue}, or wait for one to pick the run up, and try again"
+                              ) from None
+    except WorkflowQueryFailedError as exc:
+        raise OperationFailed(f"run {run_id}: its workflow could not answer ({exc.message}); see the worker's log "
+                              f"(task queue {task_queue})") from None
