@@ -321,7 +321,10 @@ def write_report(request: dict[str, Any]) -> dict[str, str]:
     base = Path(folder).expanduser()
     html = render(document, "html", base / f"{record.run_id}.html")
     data = base / f"{record.run_id}.json"
-    data.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    # Atomically, like the HTML: whoever watches the directory for new reports never reads half a file.
+    partial = data.with_name(f".{data.name}.partial")
+    partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    partial.replace(data)
     return {"html": str(html), "json": str(data)}
 
 

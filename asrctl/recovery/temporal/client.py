@@ -31,7 +31,10 @@ from asrctl.recovery.temporal.settings import TeamSettings, connect, project_set
 from asrctl.recovery.temporal.store import pending_summary, record_from_snapshot
 
 FOLLOW_INTERVAL = 0.3  # seconds between progress queries while following a run
-QUERY_TIMEOUT = timedelta(seconds=10)
+QUERY_TIMEOUT = timedelta(seconds=10)  # a running run: its worker answers from the workflow it has in memory
+# A finished run is in no worker's memory: the worker that answers a query first replays the run's whole history
+# (about 2 s for the ~1,000 events of an 11-machine drill on an idle core, several times that on a busy machine).
+REPLAY_QUERY_TIMEOUT = timedelta(seconds=60)
 NO_WORKER_NOTE_AFTER = 5.0  # seconds without an answer before saying that no worker seems to serve the queue
 CANCEL_WAIT = 30.0
 ENGINE_HINT = " --engine temporal"
@@ -112,8 +115,17 @@ def run_events(run_id: str) -> list[dict[str, Any]]:
     """The run's audit events (intent, result, reconciled, approved, …), like the local journal's ``events``."""
 
     async def main() -> list[dict[str, Any]]:
-        _, handle, _, _ = await _find(run_id)
-        return await handle.query("journal", rpc_timeout=QUERY_TIMEOUT)
+        from temporalio.client import WorkflowExecutionStatus
+
+        _, handle, execution, _ = await _find(run_id)
+        if execution.status == WorkflowExecutionStatus.RUNNING:
+            try:
+                return await _query(handle, run_id, execution.task_queue, "journal")
+            except OperationFailed:
+                if await _running(handle):
+                    raise
+                # it ended while we asked: its worker let go of it, so the answer now takes a replay
+        return await _query(handle, run_id, execution.task_queue, "journal", running=False)
 
     return run_sync(main)
 
@@ -270,7 +282,8 @@ async def _follow(client: Any, handle: Any, run_id: str, on_event: Events,
                 await _approve(handle, run_id, approval)
                 approval = None
                 continue
-            record = _team_record((await handle.query("snapshot", rpc_timeout=QUERY_TIMEOUT))["snapshot"])
+            desc = await handle.describe()
+            record = _team_record((await _query(handle, run_id, desc.task_queue, "snapshot"))["snapshot"])
             raise _paused(record)
         if progress["status"] in FINAL_RUN_STATUSES:
             break
@@ -404,8 +417,15 @@ async def _final_or_current(handle: Any, execution: Any) -> dict[str, Any]:
     """A finished workflow's result (no worker needed); a running one's ``snapshot`` query."""
     from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
+    summary = (await execution.memo()).get("summary", {})
+    run_id = summary.get("run_id", execution.id)
     if execution.status == WorkflowExecutionStatus.RUNNING:
-        return await handle.query("snapshot", rpc_timeout=QUERY_TIMEOUT)
+        try:
+            return await _query(handle, run_id, execution.task_queue, "snapshot")
+        except OperationFailed:
+            if await _running(handle):
+                raise
+            # it ended while we asked (its worker let go of it): its result has the same snapshot, no worker needed
     try:
         return await handle.result(follow_runs=False)
     except WorkflowFailureError:
@@ -415,3 +435,23 @@ async def _final_or_current(handle: Any, execution: Any) -> dict[str, Any]:
             raise BadInput(f"run {execution.id}: its workflow ended {execution.status.name.lower()} without a run "
                            "record (terminated?); see it in the Temporal UI") from None
 
+
+
+async def _query(handle: Any, run_id: str, task_queue: str, name: str, *args: Any, running: bool = True) -> Any:
+    """A query of a run's workflow, which only a worker can answer (``running=False``: a finished run, which the
+    worker replays first, so it gets :data:`REPLAY_QUERY_TIMEOUT`): none answering (all stopped, just restarting,
+    or too busy) is one line saying so, never a traceback."""
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    timeout = QUERY_TIMEOUT if running else REPLAY_QUERY_TIMEOUT
+    try:
+        return await handle.query(name, *args, rpc_timeout=timeout)
+    except RPCError as exc:
+        state = "is running" if running else "has ended (a worker replays its history to answer)"
+        raise OperationFailed(f"run {run_id} {state}, but no worker answered within {timeout.total_seconds():.0f}s "
+                              f"({exc.message or exc}); start `asrctl worker` for task queue {task_queue}, or wait "
+                              "for one to pick the run up, and try again") from None
+    except WorkflowQueryFailedError as exc:
+        raise OperationFailed(f"run {run_id}: its workflow could not answer ({exc.message}); see the worker's log "
+                              f"(task queue {task_queue})") from None

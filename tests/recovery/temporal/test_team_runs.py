@@ -96,7 +96,15 @@ def test_a_worker_restarted_mid_pause_keeps_the_pause(cli, team):
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
     team.spawn_worker()  # a new worker replays the run from its history, to the same wait
-    doc = team_show(cli, run_id)
+
+    def shown():  # the new process answers once it has started and polls (seconds; longer on a busy machine)
+        result = cli("runs", "show", run_id, "--json", "--engine", "temporal")
+        if result.exit_code == 0:
+            return json.loads(result.stdout)
+        assert result.exit_code == 1 and "no worker answered" in result.stderr, result.stderr
+        return None
+
+    doc = wait_for(shown, timeout=180, what="an answer to `runs show` from the restarted worker")
     assert doc["status"] == "paused" and doc["paused_step"]["name"].startswith("Log in to")
     done = cli("runs", "resume", run_id, "--approve", "--by", "carol", "--comment", "after the restart",
                "--engine", "temporal")
@@ -105,6 +113,17 @@ def test_a_worker_restarted_mid_pause_keeps_the_pause(cli, team):
     assert doc["status"] == "succeeded" and doc["groups"][2]["actions"][1]["approved_by"] == "carol"
     assert all(ops == ["test-failover", "cleanup-test-failover"]
                for name, ops in world_ops(cli, "prod").items() if name.startswith("erp-"))
+
+
+def test_a_running_run_no_worker_answers_for_is_one_line_not_a_traceback(cli, team):
+    # No worker at all: the run is started (Temporal holds it) but nothing can answer its queries.
+    started = cli("drill", "erp", "--stack", "dev", "--auto-approve", "--detach", "--engine", "temporal")
+    assert started.exit_code == 0, started.stderr
+    run_id = started.stdout.strip()
+    result = cli("runs", "show", run_id, "--engine", "temporal")  # the server gives up after about 10 s
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: run {run_id} is running, but no worker answered"), result.stderr
+    assert "start `asrctl worker` for task queue asrctl-test" in result.stderr
 
 
 def test_an_unanswered_approval_times_out_by_itself(cli, team, project_copy):
