@@ -306,6 +306,7 @@ def write_report(request: dict[str, Any]) -> dict[str, str]:
 
     from asrctl.config import load_stack
     from asrctl.recovery.temporal.store import record_from_snapshot
+    from asrctl.reporting import redact
     from asrctl.reporting import write_report as render
 
     record = record_from_snapshot(request["snapshot"])
@@ -323,7 +324,8 @@ def write_report(request: dict[str, Any]) -> dict[str, str]:
     data = base / f"{record.run_id}.json"
     # Atomically, like the HTML: whoever watches the directory for new reports never reads half a file.
     partial = data.with_name(f".{data.name}.partial")
-    partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    # Redacted like every other report (the HTML's render redacts on its own).
+    partial.write_text(json.dumps(redact(document), indent=2, default=str) + "\n", encoding="utf-8")
     partial.replace(data)
     return {"html": str(html), "json": str(data)}
 

@@ -4,6 +4,7 @@ comes back the same, and the connection settings resolve (and keep the API key s
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,22 @@ def test_a_stack_can_choose_the_temporal_engine(cli, project_copy, monkeypatch):
     stack.write_text(bad)
     result = cli("drill", "erp", "--stack", "dev", "--engine", "temporal")
     assert result.exit_code == 2 and "team" in result.stderr and "host:port" in result.stderr
+
+
+def test_a_scheduled_drills_reports_are_redacted(tmp_path, monkeypatch):
+    # A secret that reached a run's text (an error echoing a token) stays out of both files a schedule writes.
+    from asrctl.recovery.temporal.activities import write_report
+
+    planted = "tok-5f1e2d3c4b5a69788796a5b4"
+    monkeypatch.setenv("ASRCTL_ARM_TOKEN", planted)
+    memory = MemoryStore(RUN)
+    drive(memory)
+    rid = RUN["run_id"]
+    memory.update_run(rid, "failed", {}, error=f"ARM refused the request sent with {planted}")
+    written = write_report({"snapshot": memory.snapshot(), "report_dir": str(tmp_path),
+                            "schedule": {"id": "drill-dev-erp"}})
+    texts = {kind: Path(path).read_text(encoding="utf-8") for kind, path in written.items()}
+    assert set(texts) == {"html", "json"}
+    assert "ARM refused the request" in texts["json"] and "ARM refused the request" in texts["html"]
+    assert all(planted not in text for text in texts.values())
+    assert not list(tmp_path.glob(".*.partial"))  # written atomically
