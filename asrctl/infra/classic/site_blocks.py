@@ -20,7 +20,8 @@ from asrctl.infra.classic.failback import FailbackInfrastructure, FailbackInfras
 from asrctl.infra.classic.protection import ProtectedMachine, Protection, ProtectionArgs
 from asrctl.infra.classic.replication_policy import ReplicationPolicies, ReplicationPoliciesArgs
 from asrctl.infra.classic.scale_out_servers import ScaleOutServers, ScaleOutServersArgs
-from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs, guest_network_settings
+from asrctl.infra.ovf_vm import guest_network_settings
+from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs
 from asrctl.sizing import plan_capacity
 
 if TYPE_CHECKING:

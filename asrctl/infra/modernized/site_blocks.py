@@ -17,7 +17,8 @@ from asrctl.config import NS, ModernizedRegistration, StackConfig
 from asrctl.infra.modernized.appliances import ApplianceVm, ReplicationApplianceVms, ReplicationApplianceVmsArgs
 from asrctl.infra.modernized.protection import RcmProtectedMachine, RcmProtection, RcmProtectionArgs
 from asrctl.infra.modernized.replication_policy import RcmReplicationPolicies, RcmReplicationPoliciesArgs
-from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs, guest_network_settings
+from asrctl.infra.ovf_vm import guest_network_settings
+from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs
 from asrctl.sizing import plan_appliances
 
 if TYPE_CHECKING:

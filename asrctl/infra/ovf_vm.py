@@ -1,0 +1,161 @@
+"""Microsoft's OVF deployed as a vSphere VM: the one recipe the configuration server and the replication appliances
+share (called by :mod:`asrctl.infra.classic.config_server` and :mod:`asrctl.infra.modernized.appliances`).
+
+Both servers are Windows VMs Microsoft ships as an OVF, deployed the same way: the VM takes the OVF's hardware
+(guest OS id, firmware, SCSI controller, read with ``get_ovf_vm_template``), thick-provisioned eager-zeroed disks,
+one VMXNET3 NIC on the configured port group mapped to the OVF's network, its static IP settings as guestinfo keys,
+no wait for VMware Tools, ``protect`` and ``ignore_changes`` on the OVF seed. Only what differs is passed in: the
+names, the size, the disks and any extra guestinfo keys (the appliance's role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_vsphere as vsphere
+
+from asrctl.infra.vsphere_provider import VSpherePlacement, lookup
+
+#: Microsoft recommends thick-provisioned eager-zeroed disks for the configuration server OVF; asrctl deploys the
+#: replication appliance OVF the same way (its own docs say nothing on disk provisioning [U]).
+EAGER_ZEROED_THICK = "eagerZeroedThick"
+
+
+def guest_network_settings(ip: str, prefix_length: int, gateway: str, dns: tuple[str, ...]) -> dict[str, str]:
+    """Static IP settings as guestinfo keys (``vmtoolsd --cmd "info-get guestinfo.asr.ipaddress"`` in the guest).
+
+    Microsoft's OVFs (configuration server, replication appliance) declare no vApp IP properties and pulumi-vsphere
+    has no guest customization for an OVF deploy, so nothing inside Windows applies these by itself: the phase-1
+    preview note tells the operator to set them (or to script it from these keys) before the server's setup or
+    configuration manager runs, which needs the static IP.
+    """
+    return {
+        "guestinfo.asr.ipaddress": ip,
+        "guestinfo.asr.prefixlength": str(prefix_length),
+        "guestinfo.asr.gateway": gateway,
+        "guestinfo.asr.dns": ",".join(dns),
+    }
+
+
+@dataclass(frozen=True)
+class OvfSource:
+    """Where Microsoft's OVF comes from, as the stack declares it."""
+
+    config_section: str
+    """Required. Stack section that declares the OVF (configurationServer, replicationAppliances): a failed template
+    lookup names its ovfUrl or ovfPath key."""
+    url: str | None = None
+    """Optional. URL of the OVF; exactly one of url and path. Default none."""
+    path: str | None = None
+    """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
+    network_name: str = "VM Network"
+    """Optional. Network name declared inside the OVF, mapped to the placement's port group. Default VM Network."""
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.config_section}.ovfUrl" if self.url else f"{self.config_section}.ovfPath"
+
+
+@dataclass(frozen=True)
+class OvfVm:
+    """What differs between the VMs deployed from Microsoft's OVFs."""
+
+    vm_name: str
+    """Required. VM name in vCenter."""
+    folder: str | None
+    """Required. vCenter VM folder; None for the datacenter root."""
+    vcpus: int
+    """Required. vCPUs, from the sizing table (asrctl.sizing)."""
+    memory_gb: int
+    """Required. Memory in GB, from the sizing table."""
+    disks: Sequence[tuple[str, int]]
+    """Required. (label, size in GB) per disk, in SCSI unit order; all thick-provisioned eager-zeroed."""
+    extra_config: Mapping[str, str]
+    """Required. guestinfo keys: the static IP settings (:func:`guest_network_settings`) and any role key."""
+
+
+def warn_without_host(placement: VSpherePlacement, what: str, resource: pulumi.Resource) -> None:
+    """An OVF is imported onto an ESXi host: without ``vcenter.host`` the deployment cannot work, so say so."""
+    if not placement.host_system_id:
+        pulumi.log.warn(
+            "vmware-azure-dr:vcenter.host is not set: vSphere imports an OVF onto an ESXi host, so `pulumi up` "
+            f"cannot deploy {what} until it names one",
+            resource,
+        )
+
+
+def ovf_virtual_machine(
+    logical_name: str, placement: VSpherePlacement, source: OvfSource, vm: OvfVm, parent: pulumi.Resource
+) -> vsphere.VirtualMachine:
+    """The vSphere VM deployed from the OVF, a child of ``parent`` through the placement's vCenter provider."""
+    p = placement
+    # Read the OVF's hardware (guest OS id, firmware, controller) so the VM matches what Microsoft ships.
+    template = lookup(
+        vsphere.get_ovf_vm_template,
+        source.config_key,
+        source.url or source.path or "",
+        p.vcenter.server,
+        name=vm.vm_name,
+        remote_ovf_url=source.url,
+        local_ovf_path=source.path,
+        resource_pool_id=p.ids.resource_pool_id,
+        datastore_id=p.ids.datastore_id,
+        host_system_id=p.ids.host_system_id,
+        folder=vm.folder,
+        disk_provisioning=EAGER_ZEROED_THICK,
+        ovf_network_map={source.network_name: p.ids.network_id},
+        allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
+        opts=p.invoke_options,
+    )
+    return vsphere.VirtualMachine(
+        logical_name,
+        vsphere.VirtualMachineArgs(
+            name=vm.vm_name,
+            resource_pool_id=p.resource_pool_id,
+            datastore_id=p.datastore_id,
+            datacenter_id=p.datacenter_id,
+            host_system_id=p.host_system_id,
+            folder=vm.folder,
+            num_cpus=vm.vcpus,
+            memory=vm.memory_gb * 1024,
+            guest_id=template.guest_id,
+            firmware=template.firmware,
+            scsi_type=template.scsi_type,
+            network_interfaces=[
+                vsphere.VirtualMachineNetworkInterfaceArgs(
+                    network_id=p.network_id, adapter_type="vmxnet3", ovf_mapping=source.network_name
+                )
+            ],
+            disks=[
+                vsphere.VirtualMachineDiskArgs(
+                    label=label, unit_number=unit, size=size_gb, thin_provisioned=False, eagerly_scrub=True
+                )
+                for unit, (label, size_gb) in enumerate(vm.disks)
+            ],
+            ovf_deploy=vsphere.VirtualMachineOvfDeployArgs(
+                remote_ovf_url=source.url,
+                local_ovf_path=source.path,
+                ovf_network_map={source.network_name: p.network_id},
+                disk_provisioning=EAGER_ZEROED_THICK,
+                ip_allocation_policy="STATIC_MANUAL",
+                ip_protocol="IPV4",
+                allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
+            ),
+            extra_config=dict(vm.extra_config),
+            # Microsoft's setup (the configuration server's wizard, the appliance's configuration manager) runs on
+            # first boot: don't wait for VMware Tools to report an IP.
+            wait_for_guest_net_timeout=0,
+            wait_for_guest_ip_timeout=0,
+        ),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            provider=p.provider,
+            # Once registered with the vault, replacing the VM breaks the replication of every machine it carries
+            # (and cloning an appliance is unsupported).
+            protect=True,
+            # The OVF only seeds the VM: a new template URL or vApp defaults must never recreate it.
+            ignore_changes=["ovfDeploy", "vapp"],
+        ),
+    )
