@@ -4,8 +4,9 @@ share (called by :mod:`asrctl.infra.classic.config_server` and :mod:`asrctl.infr
 Both servers are Windows VMs Microsoft ships as an OVF, deployed the same way: the VM takes the OVF's hardware
 (guest OS id, firmware, SCSI controller, read with ``get_ovf_vm_template``), thick-provisioned eager-zeroed disks,
 one VMXNET3 NIC on the configured port group mapped to the OVF's network, its static IP settings as guestinfo keys,
-no wait for VMware Tools, ``protect`` and ``ignore_changes`` on the OVF seed. Only what differs is passed in: the
-names, the size, the disks and any extra guestinfo keys (the appliance's role).
+no wait for VMware Tools, ``protect`` and ``ignore_changes`` on the OVF seed. Both components' args extend
+:class:`OvfServerArgs` (placement, static-IP subnet, OVF source, folder); per VM, only what differs is passed in
+(:class:`OvfVm`: the name, the size, the disks and the guestinfo keys, with the appliance's role).
 """
 
 from __future__ import annotations
@@ -39,23 +40,30 @@ def guest_network_settings(ip: str, prefix_length: int, gateway: str, dns: tuple
     }
 
 
-@dataclass(frozen=True)
-class OvfSource:
-    """Where Microsoft's OVF comes from, as the stack declares it."""
+@dataclass(frozen=True, kw_only=True)
+class OvfServerArgs:
+    """What every server deployed from one of Microsoft's OVFs takes: the args both components extend."""
 
-    config_section: str
-    """Required. Stack section that declares the OVF (configurationServer, replicationAppliances): a failed template
-    lookup names its ovfUrl or ovfPath key."""
-    url: str | None = None
-    """Optional. URL of the OVF; exactly one of url and path. Default none."""
-    path: str | None = None
+    placement: VSpherePlacement
+    """Required. vCenter provider and the datacenter/cluster/datastore/port group to deploy into."""
+    prefix_length: int
+    """Required. Prefix length of the servers' subnet (their static IPs)."""
+    gateway: str
+    """Required. Default gateway."""
+    dns_servers: tuple[str, ...]
+    """Required. DNS servers."""
+    ovf_url: str | None = None
+    """Optional. URL of Microsoft's OVF; exactly one of ovf_url and ovf_path. Default none."""
+    ovf_path: str | None = None
     """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
-    network_name: str = "VM Network"
-    """Optional. Network name declared inside the OVF, mapped to the placement's port group. Default VM Network."""
+    ovf_network_name: str = "VM Network"
+    """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
+    folder: str | None = None
+    """Optional. vCenter VM folder. Default the datacenter root."""
 
-    @property
-    def config_key(self) -> str:
-        return f"{self.config_section}.ovfUrl" if self.url else f"{self.config_section}.ovfPath"
+    def guest_network_settings(self, ip: str) -> dict[str, str]:
+        """The guestinfo keys of a server with static IP ``ip`` on this subnet."""
+        return guest_network_settings(ip, self.prefix_length, self.gateway, self.dns_servers)
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,6 @@ class OvfVm:
 
     vm_name: str
     """Required. VM name in vCenter."""
-    folder: str | None
-    """Required. vCenter VM folder; None for the datacenter root."""
     vcpus: int
     """Required. vCPUs, from the sizing table (asrctl.sizing)."""
     memory_gb: int
@@ -87,25 +93,29 @@ def warn_without_host(placement: VSpherePlacement, what: str, resource: pulumi.R
 
 
 def ovf_virtual_machine(
-    logical_name: str, placement: VSpherePlacement, source: OvfSource, vm: OvfVm, parent: pulumi.Resource
+    logical_name: str, args: OvfServerArgs, config_section: str, vm: OvfVm, parent: pulumi.Resource
 ) -> vsphere.VirtualMachine:
-    """The vSphere VM deployed from the OVF, a child of ``parent`` through the placement's vCenter provider."""
-    p = placement
+    """The vSphere VM deployed from the OVF, a child of ``parent`` through the placement's vCenter provider.
+
+    ``config_section`` is the stack section that declares the OVF (configurationServer, replicationAppliances): a
+    failed template lookup names its ovfUrl or ovfPath key.
+    """
+    p = args.placement
     # Read the OVF's hardware (guest OS id, firmware, controller) so the VM matches what Microsoft ships.
     template = lookup(
         vsphere.get_ovf_vm_template,
-        source.config_key,
-        source.url or source.path or "",
+        f"{config_section}.ovfUrl" if args.ovf_url else f"{config_section}.ovfPath",
+        args.ovf_url or args.ovf_path or "",
         p.vcenter.server,
         name=vm.vm_name,
-        remote_ovf_url=source.url,
-        local_ovf_path=source.path,
+        remote_ovf_url=args.ovf_url,
+        local_ovf_path=args.ovf_path,
         resource_pool_id=p.ids.resource_pool_id,
         datastore_id=p.ids.datastore_id,
         host_system_id=p.ids.host_system_id,
-        folder=vm.folder,
+        folder=args.folder,
         disk_provisioning=EAGER_ZEROED_THICK,
-        ovf_network_map={source.network_name: p.ids.network_id},
+        ovf_network_map={args.ovf_network_name: p.ids.network_id},
         allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
         opts=p.invoke_options,
     )
@@ -117,7 +127,7 @@ def ovf_virtual_machine(
             datastore_id=p.datastore_id,
             datacenter_id=p.datacenter_id,
             host_system_id=p.host_system_id,
-            folder=vm.folder,
+            folder=args.folder,
             num_cpus=vm.vcpus,
             memory=vm.memory_gb * 1024,
             guest_id=template.guest_id,
@@ -125,7 +135,7 @@ def ovf_virtual_machine(
             scsi_type=template.scsi_type,
             network_interfaces=[
                 vsphere.VirtualMachineNetworkInterfaceArgs(
-                    network_id=p.network_id, adapter_type="vmxnet3", ovf_mapping=source.network_name
+                    network_id=p.network_id, adapter_type="vmxnet3", ovf_mapping=args.ovf_network_name
                 )
             ],
             disks=[
@@ -135,9 +145,9 @@ def ovf_virtual_machine(
                 for unit, (label, size_gb) in enumerate(vm.disks)
             ],
             ovf_deploy=vsphere.VirtualMachineOvfDeployArgs(
-                remote_ovf_url=source.url,
-                local_ovf_path=source.path,
-                ovf_network_map={source.network_name: p.network_id},
+                remote_ovf_url=args.ovf_url,
+                local_ovf_path=args.ovf_path,
+                ovf_network_map={args.ovf_network_name: p.network_id},
                 disk_provisioning=EAGER_ZEROED_THICK,
                 ip_allocation_policy="STATIC_MANUAL",
                 ip_protocol="IPV4",

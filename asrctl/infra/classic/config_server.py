@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from asrctl.infra.ovf_vm import OvfSource, OvfVm, guest_network_settings, ovf_virtual_machine, warn_without_host
-from asrctl.infra.vsphere_provider import VSpherePlacement
+from asrctl.infra.ovf_vm import OvfServerArgs, OvfVm, ovf_virtual_machine, warn_without_host
 from asrctl.sizing import ServerSize
 
 #: OS disk of the OVF (not confirmed against Microsoft's current template; vSphere only ever grows a disk, so a larger
@@ -21,30 +20,17 @@ from asrctl.sizing import ServerSize
 OS_DISK_GB = 127
 
 
-@dataclass(frozen=True)
-class ConfigurationServerVmArgs:
-    placement: VSpherePlacement
-    """Required. vCenter provider and the datacenter/cluster/datastore/port group to deploy into."""
+@dataclass(frozen=True, kw_only=True)
+class ConfigurationServerVmArgs(OvfServerArgs):
+    """The placement, static IP subnet and OVF (:class:`OvfServerArgs`: ovf_url is the configuration server OVF's
+    URL), then the configuration server's own settings."""
+
     vm_name: str
     """Required. VM name of the configuration server in vCenter."""
     size: ServerSize
     """Required. vCPU, memory and cache disk from the sizing table (asrctl.sizing)."""
     ip: str
     """Required. Static IPv4 address (the Mobility service and process servers reach it on 443)."""
-    prefix_length: int
-    """Required. Prefix length of the static IP's subnet."""
-    gateway: str
-    """Required. Default gateway."""
-    dns_servers: tuple[str, ...]
-    """Required. DNS servers."""
-    ovf_url: str | None = None
-    """Optional. URL of Microsoft's configuration server OVF; exactly one of ovf_url and ovf_path. Default none."""
-    ovf_path: str | None = None
-    """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
-    ovf_network_name: str = "VM Network"
-    """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
-    folder: str | None = None
-    """Optional. vCenter VM folder. Default the datacenter root."""
 
 
 class ConfigurationServerVm(pulumi.ComponentResource):
@@ -63,15 +49,14 @@ class ConfigurationServerVm(pulumi.ComponentResource):
         size = args.size
         self.vm = ovf_virtual_machine(
             f"{name}-vm",
-            args.placement,
-            OvfSource("configurationServer", args.ovf_url, args.ovf_path, args.ovf_network_name),
+            args,
+            "configurationServer",
             OvfVm(
                 vm_name=args.vm_name,
-                folder=args.folder,
                 vcpus=size.vcpus,
                 memory_gb=size.memory_gb,
                 disks=(("os", OS_DISK_GB), ("cache", size.cache_disk_gb), ("retention", size.cache_disk_gb)),
-                extra_config=guest_network_settings(args.ip, args.prefix_length, args.gateway, args.dns_servers),
+                extra_config=args.guest_network_settings(args.ip),
             ),
             parent=self,
         )

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from asrctl.infra.ovf_vm import OvfSource, OvfVm, guest_network_settings, ovf_virtual_machine, warn_without_host
-from asrctl.infra.vsphere_provider import VSpherePlacement
+from asrctl.infra.ovf_vm import OvfServerArgs, OvfVm, ovf_virtual_machine, warn_without_host
 from asrctl.sizing import ApplianceSize
 
 #: guestinfo key holding the appliance's role (replication or failback): scripts and policy rules read it.
@@ -37,26 +36,13 @@ class ApplianceVm:
     """Required. vCPU, memory, OS and data disk from the sizing table (asrctl.sizing.APPLIANCE_SIZES)."""
 
 
-@dataclass(frozen=True)
-class ReplicationApplianceVmsArgs:
-    placement: VSpherePlacement
-    """Required. vCenter provider and the datacenter/cluster/datastore/port group to deploy into."""
+@dataclass(frozen=True, kw_only=True)
+class ReplicationApplianceVmsArgs(OvfServerArgs):
+    """The placement, the appliances' subnet and OVF (:class:`OvfServerArgs`: ovf_url is the appliance OVF's URL),
+    then the appliances."""
+
     appliances: Sequence[ApplianceVm]
     """Required. The appliances, in stack order."""
-    prefix_length: int
-    """Required. Prefix length of the appliances' subnet."""
-    gateway: str
-    """Required. Default gateway."""
-    dns_servers: tuple[str, ...]
-    """Required. DNS servers."""
-    ovf_url: str | None = None
-    """Optional. URL of Microsoft's appliance OVF; exactly one of ovf_url and ovf_path. Default none."""
-    ovf_path: str | None = None
-    """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
-    ovf_network_name: str = "VM Network"
-    """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
-    folder: str | None = None
-    """Optional. vCenter VM folder. Default the datacenter root."""
 
 
 class ReplicationApplianceVms(pulumi.ComponentResource):
@@ -72,27 +58,22 @@ class ReplicationApplianceVms(pulumi.ComponentResource):
     ) -> None:
         super().__init__("asrctl:dr:ReplicationAppliances", name, None, opts)
         warn_without_host(args.placement, "the replication appliances", self)
-        source = OvfSource("replicationAppliances", args.ovf_url, args.ovf_path, args.ovf_network_name)
         self.vm_ids = {}
         self.ips = {}
         for appliance in args.appliances:
             size = appliance.size
             vm = ovf_virtual_machine(
                 f"{name}-{appliance.name.lower()}",
-                args.placement,
-                source,
+                args,
+                "replicationAppliances",
                 OvfVm(
                     vm_name=appliance.name,
-                    folder=args.folder,
                     vcpus=size.vcpus,
                     memory_gb=size.memory_gb,
                     # The OVF ships the 80 GB OS and the 620 GB data disk; vSphere only grows a disk, so the larger
                     # row's 1 TB data disk is the same disk grown.
                     disks=(("os", size.os_disk_gb), ("cache", size.cache_disk_gb)),
-                    extra_config={
-                        **guest_network_settings(appliance.ip, args.prefix_length, args.gateway, args.dns_servers),
-                        ROLE_KEY: appliance.role,
-                    },
+                    extra_config={**args.guest_network_settings(appliance.ip), ROLE_KEY: appliance.role},
                 ),
                 parent=self,
             )
