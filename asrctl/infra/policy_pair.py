@@ -53,27 +53,27 @@ class ReplicationPolicyPair(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(type_token, name, None, opts)
-        forward = rs.ReplicationPolicy(
-            f"{name}-replication",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                policy_name=args.replication_policy_name,
-                properties=rs.CreatePolicyInputPropertiesArgs(provider_specific_input=forward_input),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        failback = rs.ReplicationPolicy(
-            f"{name}-failback",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                policy_name=args.failback_policy_name,
-                properties=rs.CreatePolicyInputPropertiesArgs(provider_specific_input=failback_input),
-            ),
-            # Both policies are written to the same vault; ASR serialises policy operations per vault.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[forward]),
-        )
+
+        def policy(
+            role: str,
+            policy_name: str,
+            provider_input: ForwardPolicyInput | FailbackPolicyInput,
+            after: list[pulumi.Resource] | None,
+        ) -> rs.ReplicationPolicy:
+            return rs.ReplicationPolicy(
+                f"{name}-{role}",
+                **vault_child_kwargs(
+                    args.vault_name,
+                    args.resource_group_name,
+                    policy_name=policy_name,
+                    properties=rs.CreatePolicyInputPropertiesArgs(provider_specific_input=provider_input),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+
+        forward = policy("replication", args.replication_policy_name, forward_input, None)
+        # Both policies are written to the same vault; ASR serialises policy operations per vault.
+        failback = policy("failback", args.failback_policy_name, failback_input, [forward])
         self.replication_policy_id = forward.id
         self.replication_policy_name = forward.name
         self.failback_policy_id = failback.id

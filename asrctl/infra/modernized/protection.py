@@ -32,7 +32,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine
-from asrctl.infra.asr import AZURE_CONTAINER, PROTECTED_ITEM_IGNORE_CHANGES, container_id, vault_child_kwargs
+from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item_options
 
 #: The modernized VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageRcm"
@@ -56,38 +56,22 @@ class RcmProtectedMachine:
     """Optional. Multi-VM consistency group (its plan group of two or more machines) when multi-VM sync is on."""
 
 
-@dataclass(frozen=True)
-class RcmProtectionArgs:
-    vault_name: pulumi.Input[str]
-    """Required. Recovery Services vault name."""
-    vault_id: pulumi.Input[str]
-    """Required. ARM id of the vault (the fabric and container ids are children of it)."""
-    resource_group_name: pulumi.Input[str]
-    """Required. Resource group of the vault."""
+@dataclass(frozen=True, kw_only=True)
+class RcmProtectionArgs(ProtectionArgsBase):
+    """The vault, policy, cache and targets (:class:`ProtectionArgsBase`), then what InMageRcm adds."""
+
     fabric_name: str
     """Required. The InMageRcm fabric the appliance registration created."""
     protection_container_name: str
     """Required. The protection container of that fabric."""
-    replication_policy_id: pulumi.Input[str]
-    """Required. ARM id of the InMageRcm policy the forward mapping associates."""
-    cache_storage_account_id: pulumi.Input[str]
-    """Required. ARM id of the cache storage account: the log storage account of every disk."""
-    target_resource_group_id: pulumi.Input[str]
-    """Required. ARM id of the resource group failed-over VMs are created in."""
-    target_network_id: pulumi.Input[str]
-    """Required. ARM id of the recovery VNet."""
     test_network_id: pulumi.Input[str]
     """Required. ARM id of the isolated test-failover VNet."""
-    disk_type: str
-    """Required. Managed disk type of the replicas (Standard_LRS, StandardSSD_LRS, Premium_LRS)."""
     machines: Sequence[RcmProtectedMachine]
     """Required. The machines to protect, in stack order."""
     failback_policy_id: pulumi.Input[str] | None = None
     """Optional. ARM id of the InMageRcmFailback policy: set when failback is enabled, it gets its own mapping."""
     run_as_account_id: str | None = None
     """Optional. OffAzure run-as account for push installation of the Mobility service. Default none."""
-    mapping_name: str = "asr-container-mapping-azure"
-    """Optional. Name of the forward container mapping. Default asr-container-mapping-azure."""
     failback_mapping_name: str = "asr-container-mapping-failback"
     """Optional. Name of the failback container mapping. Default asr-container-mapping-failback."""
 
@@ -104,38 +88,20 @@ class RcmProtection(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RcmProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("asrctl:dr:RcmProtection", name, None, opts)
-        container = dict(
-            fabric_name=args.fabric_name, protection_container_name=args.protection_container_name
+        container = RegisteredContainer(
+            args.vault_name, args.vault_id, args.resource_group_name, args.fabric_name, args.protection_container_name
         )
-        mapping = rs.ReplicationProtectionContainerMapping(
-            f"{name}-container-mapping",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                **container,
-                mapping_name=args.mapping_name,
-                properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
-                    policy_id=args.replication_policy_id,
-                    target_protection_container_id=AZURE_CONTAINER,
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
+        mapping = forward_container_mapping(name, container, args.mapping_name, args.replication_policy_id, self)
         self.failback_mapping_id = None
         if args.failback_policy_id is not None:
             failback = rs.ReplicationProtectionContainerMapping(
                 f"{name}-failback-mapping",
-                **vault_child_kwargs(
-                    args.vault_name,
-                    args.resource_group_name,
-                    **container,
+                **container.child_kwargs(
                     mapping_name=args.failback_mapping_name,
                     properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
                         policy_id=args.failback_policy_id,
                         # The container mapped to itself: how portal-created failback mappings read back [U for PUT].
-                        target_protection_container_id=container_id(
-                            args.vault_id, args.fabric_name, args.protection_container_name
-                        ),
+                        target_protection_container_id=container.id,
                     ),
                 ),
                 # ASR serialises mapping operations per container.
@@ -148,10 +114,7 @@ class RcmProtection(pulumi.ComponentResource):
             m = pm.machine
             item = rs.ReplicationProtectedItem(
                 f"{name}-item-{m.name}",
-                **vault_child_kwargs(
-                    args.vault_name,
-                    args.resource_group_name,
-                    **container,
+                **container.child_kwargs(
                     replicated_protected_item_name=m.name,
                     properties=rs.EnableProtectionInputPropertiesArgs(
                         policy_id=args.replication_policy_id,
@@ -175,13 +138,7 @@ class RcmProtection(pulumi.ComponentResource):
                         ),
                     ),
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    protect=True,
-                    ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
-                    # Enable protection needs the policy associated with the container first.
-                    depends_on=[mapping],
-                ),
+                opts=protected_item_options(self, mapping),
             )
             self.items[m.name] = item
             self.protected_item_ids[m.name] = item.id
