@@ -18,6 +18,7 @@ import pulumi
 import pulumi_vsphere as vsphere
 
 from asrctl.infra.vsphere_provider import VSpherePlacement, lookup
+from asrctl.sizing import ApplianceSize, ServerSize
 
 #: Microsoft recommends thick-provisioned eager-zeroed disks for the configuration server OVF; asrctl deploys the
 #: replication appliance OVF the same way (its own docs say nothing on disk provisioning [U]).
@@ -72,10 +73,8 @@ class OvfVm:
 
     vm_name: str
     """Required. VM name in vCenter."""
-    vcpus: int
-    """Required. vCPUs, from the sizing table (asrctl.sizing)."""
-    memory_gb: int
-    """Required. Memory in GB, from the sizing table."""
+    size: ServerSize | ApplianceSize
+    """Required. The sizing table row (asrctl.sizing): vCPUs and memory."""
     disks: Sequence[tuple[str, int]]
     """Required. (label, size in GB) per disk, in SCSI unit order; all thick-provisioned eager-zeroed."""
     extra_config: Mapping[str, str]
@@ -128,8 +127,8 @@ def ovf_virtual_machine(
             datacenter_id=p.datacenter_id,
             host_system_id=p.host_system_id,
             folder=args.folder,
-            num_cpus=vm.vcpus,
-            memory=vm.memory_gb * 1024,
+            num_cpus=vm.size.vcpus,
+            memory=vm.size.memory_gb * 1024,
             guest_id=template.guest_id,
             firmware=template.firmware,
             scsi_type=template.scsi_type,

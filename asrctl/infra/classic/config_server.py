@@ -53,8 +53,7 @@ class ConfigurationServerVm(pulumi.ComponentResource):
             "configurationServer",
             OvfVm(
                 vm_name=args.vm_name,
-                vcpus=size.vcpus,
-                memory_gb=size.memory_gb,
+                size=size,
                 disks=(("os", OS_DISK_GB), ("cache", size.cache_disk_gb), ("retention", size.cache_disk_gb)),
                 extra_config=args.guest_network_settings(args.ip),
             ),

@@ -61,7 +61,6 @@ class Protection(pulumi.ComponentResource):
         )
         mapping = forward_container_mapping(name, container, args.mapping_name, args.replication_policy_id, self)
         self.protectable_item_ids: dict[str, pulumi.Output[str]] = {}
-        self.protected_item_ids = {}
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
         discovered_in = container.id
         for pm in args.machines:
@@ -94,8 +93,8 @@ class Protection(pulumi.ComponentResource):
                 opts=protected_item_options(self, mapping),
             )
             self.items[m.name] = item
-            self.protected_item_ids[m.name] = item.id
             self.protectable_item_ids[m.name] = protectable
+        self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id
         self.register_outputs(
             {"container_mapping_id": self.container_mapping_id, "protected_item_ids": self.protected_item_ids}

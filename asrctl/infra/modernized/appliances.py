@@ -68,8 +68,7 @@ class ReplicationApplianceVms(pulumi.ComponentResource):
                 "replicationAppliances",
                 OvfVm(
                     vm_name=appliance.name,
-                    vcpus=size.vcpus,
-                    memory_gb=size.memory_gb,
+                    size=size,
                     # The OVF ships the 80 GB OS and the 620 GB data disk; vSphere only grows a disk, so the larger
                     # row's 1 TB data disk is the same disk grown.
                     disks=(("os", size.os_disk_gb), ("cache", size.cache_disk_gb)),

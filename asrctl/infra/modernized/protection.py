@@ -108,7 +108,6 @@ class RcmProtection(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[mapping]),
             )
             self.failback_mapping_id = failback.id
-        self.protected_item_ids = {}
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
         for pm in args.machines:
             m = pm.machine
@@ -141,7 +140,7 @@ class RcmProtection(pulumi.ComponentResource):
                 opts=protected_item_options(self, mapping),
             )
             self.items[m.name] = item
-            self.protected_item_ids[m.name] = item.id
+        self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id
         outputs: dict[str, object] = {
             "container_mapping_id": self.container_mapping_id,
