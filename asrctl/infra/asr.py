@@ -1,6 +1,6 @@
 """ASR's fixed names and the keyword form every vault child resource is created with (shared by both architectures),
-and what both architectures' phase-2 protection does alike: the registered protection container, its forward
-container mapping to Azure, and the options every protected item is created with.
+and what both architectures' phase-2 protection does alike: its args, the registered protection container, its
+forward container mapping to Azure, and the protected items (created with the architecture's provider input).
 
 The typed ``*Args`` classes of the ``Replication*`` resources cannot be used: their ``resource_name`` field (the
 vault) collides with the constructor's own ``resource_name`` (the Pulumi logical name), which is why the keyword
@@ -111,12 +111,25 @@ def forward_container_mapping(
     )
 
 
-def protected_item_options(parent: pulumi.Resource, mapping: pulumi.Resource) -> pulumi.ResourceOptions:
-    """Options of every protected item: never deleted by accident, never re-enabled for a field ARM rewrites."""
-    return pulumi.ResourceOptions(
-        parent=parent,
-        protect=True,
-        ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
-        # Enable protection needs the policy associated with the container first.
-        depends_on=[mapping],
+def protected_item(
+    name: str,
+    container: RegisteredContainer,
+    machine_name: str,
+    properties: rs.EnableProtectionInputPropertiesArgs,
+    mapping: rs.ReplicationProtectionContainerMapping,
+    parent: pulumi.Resource,
+) -> rs.ReplicationProtectedItem:
+    """``{name}-item-{machine_name}``: one machine's protected item in the container (enable protection with the
+    architecture's typed provider input in ``properties``); never deleted by accident, never re-enabled for a
+    field ARM rewrites."""
+    return rs.ReplicationProtectedItem(
+        f"{name}-item-{machine_name}",
+        **container.child_kwargs(replicated_protected_item_name=machine_name, properties=properties),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            protect=True,
+            ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
+            # Enable protection needs the policy associated with the container first.
+            depends_on=[mapping],
+        ),
     )

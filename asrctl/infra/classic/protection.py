@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine, Registration
-from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item_options
+from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item
 
 #: The classic VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageAzureV2"
@@ -67,32 +67,31 @@ class Protection(pulumi.ComponentResource):
             m = pm.machine
             # The protectable item is the VM as the configuration server discovered it; ASR names it with its own id.
             protectable = pulumi.Output.concat(discovered_in, "/replicationProtectableItems/", reg.protectable_items[m.name])
-            item = rs.ReplicationProtectedItem(
-                f"{name}-item-{m.name}",
-                **container.child_kwargs(
-                    replicated_protected_item_name=m.name,
-                    properties=rs.EnableProtectionInputPropertiesArgs(
-                        policy_id=args.replication_policy_id,
-                        protectable_item_id=protectable,
-                        provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
-                            instance_type=INSTANCE_TYPE,
-                            process_server_id=reg.process_server_id,
-                            master_target_id=reg.master_target_id,
-                            run_as_account_id=reg.run_as_account_id,
-                            log_storage_account_id=args.cache_storage_account_id,
-                            disk_type=args.disk_type,
-                            target_azure_v2_resource_group_id=args.target_resource_group_id,
-                            target_azure_network_id=args.target_network_id,
-                            target_azure_subnet_id=pm.subnet_id,
-                            target_azure_vm_name=m.name,
-                            target_vm_size=m.target_vm_size,
-                            multi_vm_group_name=pm.multi_vm_group_name,
-                        ),
+            self.items[m.name] = protected_item(
+                name,
+                container,
+                m.name,
+                rs.EnableProtectionInputPropertiesArgs(
+                    policy_id=args.replication_policy_id,
+                    protectable_item_id=protectable,
+                    provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
+                        instance_type=INSTANCE_TYPE,
+                        process_server_id=reg.process_server_id,
+                        master_target_id=reg.master_target_id,
+                        run_as_account_id=reg.run_as_account_id,
+                        log_storage_account_id=args.cache_storage_account_id,
+                        disk_type=args.disk_type,
+                        target_azure_v2_resource_group_id=args.target_resource_group_id,
+                        target_azure_network_id=args.target_network_id,
+                        target_azure_subnet_id=pm.subnet_id,
+                        target_azure_vm_name=m.name,
+                        target_vm_size=m.target_vm_size,
+                        multi_vm_group_name=pm.multi_vm_group_name,
                     ),
                 ),
-                opts=protected_item_options(self, mapping),
+                mapping,
+                parent=self,
             )
-            self.items[m.name] = item
             self.protectable_item_ids[m.name] = protectable
         self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id

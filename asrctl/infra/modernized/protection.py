@@ -32,7 +32,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine
-from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item_options
+from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item
 
 #: The modernized VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageRcm"
@@ -111,35 +111,34 @@ class RcmProtection(pulumi.ComponentResource):
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
         for pm in args.machines:
             m = pm.machine
-            item = rs.ReplicationProtectedItem(
-                f"{name}-item-{m.name}",
-                **container.child_kwargs(
-                    replicated_protected_item_name=m.name,
-                    properties=rs.EnableProtectionInputPropertiesArgs(
-                        policy_id=args.replication_policy_id,
-                        provider_specific_details=rs.InMageRcmEnableProtectionInputArgs(
-                            instance_type=INSTANCE_TYPE,
-                            fabric_discovery_machine_id=pm.fabric_discovery_machine_id,
-                            process_server_id=pm.process_server_id,
-                            run_as_account_id=args.run_as_account_id,
-                            target_resource_group_id=args.target_resource_group_id,
-                            target_network_id=args.target_network_id,
-                            target_subnet_name=pm.subnet_name,
-                            test_network_id=args.test_network_id,
-                            test_subnet_name=pm.subnet_name,
-                            target_vm_name=m.name,
-                            target_vm_size=m.target_vm_size,
-                            disks_default=rs.InMageRcmDisksDefaultInputArgs(
-                                log_storage_account_id=args.cache_storage_account_id,
-                                disk_type=args.disk_type,
-                            ),
-                            multi_vm_group_name=pm.multi_vm_group_name,
+            self.items[m.name] = protected_item(
+                name,
+                container,
+                m.name,
+                rs.EnableProtectionInputPropertiesArgs(
+                    policy_id=args.replication_policy_id,
+                    provider_specific_details=rs.InMageRcmEnableProtectionInputArgs(
+                        instance_type=INSTANCE_TYPE,
+                        fabric_discovery_machine_id=pm.fabric_discovery_machine_id,
+                        process_server_id=pm.process_server_id,
+                        run_as_account_id=args.run_as_account_id,
+                        target_resource_group_id=args.target_resource_group_id,
+                        target_network_id=args.target_network_id,
+                        target_subnet_name=pm.subnet_name,
+                        test_network_id=args.test_network_id,
+                        test_subnet_name=pm.subnet_name,
+                        target_vm_name=m.name,
+                        target_vm_size=m.target_vm_size,
+                        disks_default=rs.InMageRcmDisksDefaultInputArgs(
+                            log_storage_account_id=args.cache_storage_account_id,
+                            disk_type=args.disk_type,
                         ),
+                        multi_vm_group_name=pm.multi_vm_group_name,
                     ),
                 ),
-                opts=protected_item_options(self, mapping),
+                mapping,
+                parent=self,
             )
-            self.items[m.name] = item
         self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id
         outputs: dict[str, object] = {
