@@ -13,8 +13,9 @@ Numbers are Microsoft's published sizing; each table row names its source. Units
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from asrctl.config import Machine, StackConfig
 
@@ -34,6 +35,43 @@ MAX_DISKS_PER_MASTER_TARGET = 60
 SECONDS_PER_DAY = 86_400
 
 
+def _disk_label(gb: int) -> str:
+    """A disk size as the sizing tables print it: whole TB from 1 TB up, else GB."""
+    return f"{gb // GB_PER_TB} TB" if gb >= GB_PER_TB else f"{gb} GB"
+
+
+class _RatedRow(Protocol):
+    """A row of one of Microsoft's sizing tables: the load it is rated for."""
+
+    @property
+    def max_churn_gb_per_day(self) -> int: ...
+
+    @property
+    def max_machines(self) -> int: ...
+
+
+_Row = TypeVar("_Row", bound=_RatedRow)
+
+
+def _smallest_rated(rows: Sequence[_Row], churn_gb_per_day: float, machines: int) -> _Row | None:
+    """The smallest row (tables are sorted smallest first) rated for both the churn and the machine count."""
+    for row in rows:
+        if churn_gb_per_day <= row.max_churn_gb_per_day and machines <= row.max_machines:
+            return row
+    return None
+
+
+def _next_smaller(rows: Sequence[_Row], chosen: _Row) -> _Row | None:
+    """The row just below ``chosen`` (tables are sorted smallest first), or None when it is the smallest."""
+    index = rows.index(chosen)
+    return rows[index - 1] if index else None
+
+
+def _too_small(what: str, limits: Sequence[tuple[bool, str]]) -> str:
+    """Why not the smaller row: " (the <what> is too small: <each limit it exceeds, joined by and>)"."""
+    return f" (the {what} is too small: {' and '.join(text for exceeded, text in limits if exceeded)})"
+
+
 @dataclass(frozen=True)
 class ServerSize:
     """One row of Microsoft's sizing table: the VM shape and the load it is rated for."""
@@ -47,9 +85,7 @@ class ServerSize:
 
     @property
     def label(self) -> str:
-        big = self.cache_disk_gb >= GB_PER_TB
-        cache = f"{self.cache_disk_gb // GB_PER_TB} TB" if big else f"{self.cache_disk_gb} GB"
-        return f"{self.vcpus} vCPU / {self.memory_gb} GB RAM / {cache} cache disk"
+        return f"{self.vcpus} vCPU / {self.memory_gb} GB RAM / {_disk_label(self.cache_disk_gb)} cache disk"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,10 +115,7 @@ MASTER_TARGET_SIZE = ServerSize(4, 8, 1 * GB_PER_TB, 2 * GB_PER_TB, 0, MAX_DISKS
 
 def tier_for(tiers: tuple[ServerSize, ...], churn_gb_per_day: float, machines: int) -> ServerSize | None:
     """The smallest tier rated for both the churn and the machine count, or ``None`` when none is."""
-    for tier in tiers:
-        if churn_gb_per_day <= tier.max_churn_gb_per_day and machines <= tier.max_machines:
-            return tier
-    return None
+    return _smallest_rated(tiers, churn_gb_per_day, machines)
 
 
 @dataclass(frozen=True)
@@ -217,15 +250,12 @@ def size_servers(
         f"{machines} machines and {_fmt_churn(churn_gb_per_day)} fit the tier rated for "
         f"≤{cs.max_churn_gb_per_day} GB/day and ≤{cs.max_machines} machines"
     )
-    smaller = CONFIGURATION_SERVER_TIERS[: CONFIGURATION_SERVER_TIERS.index(cs)]
-    if smaller:
-        below = smaller[-1]
-        limits = []
-        if cs_churn > below.max_churn_gb_per_day:
-            limits.append(f"{_fmt_churn(churn_gb_per_day)} > {below.max_churn_gb_per_day} GB/day")
-        if managed > below.max_machines:
-            limits.append(f"{machines} machines > {below.max_machines}")
-        cs_reason += f" (the smaller tier is too small: {' and '.join(limits)})"
+    below = _next_smaller(CONFIGURATION_SERVER_TIERS, cs)
+    if below:
+        cs_reason += _too_small("smaller tier", [
+            (cs_churn > below.max_churn_gb_per_day, f"{_fmt_churn(churn_gb_per_day)} > {below.max_churn_gb_per_day} GB/day"),
+            (managed > below.max_machines, f"{machines} machines > {below.max_machines}"),
+        ])
     if churn_gb_per_day > MAX_GB_PER_DAY_PER_PROCESS_SERVER or machines > MAX_MACHINES_PER_CONFIGURATION_SERVER:
         cs_reason = "the load exceeds the largest tier, so the configuration server gets the largest size"
 
@@ -368,9 +398,8 @@ class ApplianceSize:
 
     @property
     def label(self) -> str:
-        cache = f"{self.cache_disk_gb // GB_PER_TB} TB" if self.cache_disk_gb >= GB_PER_TB else f"{self.cache_disk_gb} GB"
-        return (f"{self.row} row: {self.vcpus} vCPU / {self.memory_gb} GB RAM / {self.os_disk_gb} GB OS + {cache} "
-                "data disk, Windows Server 2022")
+        return (f"{self.row} row: {self.vcpus} vCPU / {self.memory_gb} GB RAM / {self.os_disk_gb} GB OS + "
+                f"{_disk_label(self.cache_disk_gb)} data disk, Windows Server 2022")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -403,10 +432,7 @@ APPLIANCE_SIZES: tuple[ApplianceSize, ...] = (
 
 def appliance_size_for(machines: int, churn_gb_per_day: float) -> ApplianceSize | None:
     """The smallest row rated for the load, or ``None`` when one appliance cannot carry it."""
-    for size in APPLIANCE_SIZES:
-        if machines <= size.max_machines and churn_gb_per_day <= size.max_churn_gb_per_day:
-            return size
-    return None
+    return _smallest_rated(APPLIANCE_SIZES, churn_gb_per_day, machines)
 
 
 @dataclass(frozen=True)
@@ -514,15 +540,13 @@ def size_appliances(
         f"{per_machines} machines and {_fmt_churn(round(per_churn, 3))} per appliance fit the {size.row} row "
         f"(rated for ≤{size.max_machines} machines and ≤{size.max_churn_gb_per_day} GB/day)"
     )
-    smaller = APPLIANCE_SIZES[: APPLIANCE_SIZES.index(size)]
-    if smaller:
-        below = smaller[-1]
-        limits = []
-        if per_machines > below.max_machines:
-            limits.append(f"{per_machines} machines > {below.max_machines}")
-        if per_churn > below.max_churn_gb_per_day:
-            limits.append(f"{_fmt_churn(round(per_churn, 3))} > {below.max_churn_gb_per_day} GB/day")
-        size_reason += f" (the {below.row} row is too small: {' and '.join(limits)})"
+    below = _next_smaller(APPLIANCE_SIZES, size)
+    if below:
+        size_reason += _too_small(f"{below.row} row", [
+            (per_machines > below.max_machines, f"{per_machines} machines > {below.max_machines}"),
+            (per_churn > below.max_churn_gb_per_day,
+             f"{_fmt_churn(round(per_churn, 3))} > {below.max_churn_gb_per_day} GB/day"),
+        ])
 
     if not failback_enabled:
         failback, failback_reason = False, "failback is disabled: no failback appliance"

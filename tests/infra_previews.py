@@ -21,3 +21,13 @@ def one(result: PreviewResult, type_token: str, name_suffix: str = "") -> Captur
     found = [r for r in result.of_type(type_token) if r.name.endswith(name_suffix)]
     assert len(found) == 1, f"expected one {type_token} ending {name_suffix!r}, got {[r.urn for r in found]}"
     return found[0]
+
+
+def assert_components_own(result: PreviewResult, expected_parent: dict[str, str]) -> None:
+    """Each named resource is a child of a component of the given type, named after it, itself a child of DrSite."""
+    by_urn = {r.urn: r for r in result.resources}
+    for child, component_type in expected_parent.items():
+        resource = next(r for r in result.resources if r.name == child)
+        parent = by_urn[resource.parent]
+        assert parent.type == component_type and child.startswith(parent.name), child
+        assert by_urn[parent.parent].type == "asrctl:dr:DrSite"

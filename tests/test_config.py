@@ -100,23 +100,7 @@ def test_models_are_frozen() -> None:
         (PROD, "targetSubnet: web", "targetSubnet: dmz", r"targetSubnet: 'dmz' is not a recovery subnet \(known: db, app, web\)"),
         # classic failback with VPN needs the on-prem gateway
         (LEGACY, "onPremGatewayIp: 203.0.113.10", "onPremGatewayIp: null", r"failback\.onPremGatewayIp: missing is required"),
-    ],
-)
-def test_invalid_value_names_file_line_key_value_and_rule(
-    tmp_path: Path, text: str, old: str, new: str, expected: str
-) -> None:
-    message = _error(tmp_path, text, old, new)
-    assert re.search(expected, message), message
-    assert message.startswith(str(tmp_path / "Pulumi.variant.yaml") + ":") or "Pulumi.variant.yaml:" in message
-    assert "vmware-azure-dr:" in message
-
-
-# -- Issue 11: numbers are numbers, counts are bounded, IPs are IPs, names are not empty ----------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "old", "new", "expected"),
-    [
+        # -- Issue 11: numbers are numbers, counts are bounded, IPs are IPs, names are not empty --------------------
         # a YAML boolean where a number belongs
         (PROD, "rpoThresholdMinutes: 15", "rpoThresholdMinutes: true",
          r"replication\.rpoThresholdMinutes: true must be a whole number \(a YAML true/false is not a number\)"),
@@ -160,11 +144,12 @@ def test_invalid_value_names_file_line_key_value_and_rule(
         (PROD, "fabricName: rsv-asr-prod-weu-vmwarefabric", "fabricName: ''", r"registration\.fabricName: '' must not be empty"),
     ],
 )
-def test_hardened_values_are_one_line_errors_naming_the_key(
+def test_invalid_value_is_one_line_naming_file_line_key_value_and_rule(
     tmp_path: Path, text: str, old: str, new: str, expected: str
 ) -> None:
-    message = _error(tmp_path, text, old, new)
+    message = _error(tmp_path, text, old, new)  # one line, no traceback
     assert re.search(expected, message), message
+    # Starts with the file and line, then the full key: `<file>:<line>: vmware-azure-dr:<key>: …`.
     assert re.match(rf"{re.escape(str(tmp_path / 'Pulumi.variant.yaml'))}:\d+: vmware-azure-dr:", message), message
 
 
@@ -399,6 +384,14 @@ def test_test_failover_ip_keeps_the_offset_in_the_same_named_subnet() -> None:
     assert cfg.test_failover_ip(sql) == "10.170.1.11"
 
 
+def _one_line_exit_2(result) -> str:
+    """The one stderr line of a command refused for bad input: exit 2, nothing else printed, no traceback."""
+    assert result.exit_code == 2, result
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
 def _project_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str) -> Path:
     project = tmp_path / "project"
     (project / "stacks").mkdir(parents=True)
@@ -413,11 +406,8 @@ def _project_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, te
 def test_cli_reports_config_errors_as_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     """Through a real command: a broken stack file is exit 2 with one line and no traceback."""
     _project_with(tmp_path, monkeypatch, "broken", DEV.replace("rpoThresholdMinutes: 30", "rpoThresholdMinutes: -5"))
-    result = cli("plan", "validate", "erp", "--stack", "broken")
-    assert result.exit_code == 2, result
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert "vmware-azure-dr:replication.rpoThresholdMinutes: -5 must be greater than 0 minutes" in lines[0]
+    line = _one_line_exit_2(cli("plan", "validate", "erp", "--stack", "broken"))
+    assert "vmware-azure-dr:replication.rpoThresholdMinutes: -5 must be greater than 0 minutes" in line
 
 
 @pytest.mark.parametrize(
@@ -442,11 +432,8 @@ def test_preview_in_mock_mode_reports_bad_stacks_in_one_line(
 ) -> None:
     """`asrctl preview` (mock mode, no ASRCTL_* secret variables): one line, exit 2 — never a traceback."""
     _project_with(tmp_path, monkeypatch, "broken", re.sub(old, new, text, count=1))
-    result = cli("preview", "--stack", "broken")
-    assert result.exit_code == 2, result
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert expected in lines[0] and "Pulumi.broken.yaml:" in lines[0]
+    line = _one_line_exit_2(cli("preview", "--stack", "broken"))
+    assert expected in line and "Pulumi.broken.yaml:" in line
 
 
 def test_preview_takes_a_missing_secret_from_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:

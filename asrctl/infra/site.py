@@ -12,7 +12,6 @@ needs, keep it on ``self`` so ``__main__.py`` can export its outputs, and add it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 
@@ -35,7 +34,7 @@ from asrctl.infra.naming import AzureNames
 from asrctl.infra.network import DrNetwork, DrNetworkArgs, TierSubnet
 from asrctl.infra.recovery_plans import RecoveryPlans
 from asrctl.infra.resource_group import DrResourceGroup, DrResourceGroupArgs
-from asrctl.infra.site_blocks import add_shared_blocks
+from asrctl.infra.site_blocks import SiteBlocks, add_shared_blocks
 from asrctl.infra.vault import RecoveryVault, RecoveryVaultArgs
 from asrctl.infra.vsphere_provider import VSpherePlacement
 from asrctl.plans import load_plans_for_stack
@@ -158,11 +157,11 @@ class DrSite(pulumi.ComponentResource):
             pulumi.log.warn(warning, self)
 
         # -- The architecture's blocks, then the shared ones ---------------------------------------------------
-        outputs: dict[str, Any] = {}
+        blocks = SiteBlocks(self, name, cfg, tags, child, outputs={})
         add_blocks = add_modernized_blocks if cfg.modernized else add_classic_blocks
-        add_blocks(self, name, cfg, tags, child, group_of, outputs)
-        add_shared_blocks(self, name, cfg, tags, child, plans, groups, outputs)
-        self.recovery_block_outputs = outputs
+        add_blocks(blocks, group_of)
+        add_shared_blocks(blocks, plans, groups)
+        self.recovery_block_outputs = blocks.outputs
 
         self.register_outputs(self._declared_outputs())
 

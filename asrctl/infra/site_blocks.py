@@ -1,4 +1,5 @@
-"""The DR site's blocks both architectures share, composed after the architecture's own blocks (called by ``DrSite``).
+"""The DR site's blocks both architectures share, composed after the architecture's own blocks (called by ``DrSite``),
+and :class:`SiteBlocks`, what ``DrSite`` hands every block builder (this module's and the architectures').
 
 RPO alerting (watching the architecture's replication providers), the Automation account with the runbooks recovery
 plans call, and — in phase 2 — the ASR recovery plans from ``runbooks/plans/*.yaml`` plus one per multi-VM
@@ -8,13 +9,14 @@ of the ``DrSite`` component.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from asrctl.config import StackConfig
+from asrctl.config import NS, StackConfig
 from asrctl.infra.automation import RunbookAutomation, RunbookAutomationArgs, collect_runbooks, sas_expiry
 from asrctl.infra.consistency_groups import ConsistencyGroup
 from asrctl.infra.monitoring import (
@@ -24,6 +26,7 @@ from asrctl.infra.monitoring import (
     RpoAlertingArgs,
 )
 from asrctl.infra.recovery_plans import RecoveryPlans, RecoveryPlansArgs
+from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs
 from asrctl.plans import Plan
 from asrctl.project import project_dir
 
@@ -31,17 +34,49 @@ if TYPE_CHECKING:
     from asrctl.infra.site import DrSite
 
 
-def add_shared_blocks(
-    site: DrSite,
-    name: str,
-    cfg: StackConfig,
-    tags: dict[str, str],
-    child: pulumi.ResourceOptions,
-    plans: Sequence[Plan],
-    groups: Sequence[ConsistencyGroup],
-    outputs: dict[str, Any],
-) -> None:
-    """Build RPO alerting, Automation and (phase 2) the recovery plans on ``site``; add their outputs."""
+@dataclass(frozen=True)
+class SiteBlocks:
+    """What ``DrSite`` hands every block builder, and what the builders of both architectures do alike."""
+
+    site: DrSite
+    """The site component: every block is its child and is kept on it (``__main__.py`` exports from there)."""
+    name: str
+    """The site's logical name: every block's logical name derives from it."""
+    cfg: StackConfig
+    """The validated stack configuration."""
+    tags: dict[str, str]
+    """Tags on every Azure resource (``site_tags``)."""
+    child: pulumi.ResourceOptions
+    """``parent=site``: the options every block is created with."""
+    outputs: dict[str, Any]
+    """The site's outputs: each builder adds its blocks' entries."""
+
+    @property
+    def stack_name(self) -> str:
+        return pulumi.get_stack()
+
+    def require_secret(self, key: str) -> pulumi.Output[str]:
+        """A stack secret (``vmware-azure-dr:<key>``), only ever as a secret output."""
+        return pulumi.Config(NS).require_secret(key)
+
+    def warn_capacity(self, warnings: Iterable[str]) -> None:
+        """The sizing decision's warnings (asrctl.sizing), each pointing at `asrctl capacity`."""
+        for warning in warnings:
+            pulumi.log.warn(f"capacity: {warning} (see `asrctl capacity --stack {self.stack_name}`)", self.site)
+
+    def place_on_vsphere(self) -> VSpherePlacement:
+        """The vCenter provider and placement the on-prem ASR servers deploy into (kept as ``site.vsphere``)."""
+        self.site.vsphere = VSpherePlacement(
+            f"{self.name}-vsphere",
+            VSpherePlacementArgs(vcenter=self.cfg.vcenter, password=self.require_secret("vcenterPassword")),
+            opts=self.child,
+        )
+        return self.site.vsphere
+
+
+def add_shared_blocks(blocks: SiteBlocks, plans: Sequence[Plan], groups: Sequence[ConsistencyGroup]) -> None:
+    """Build RPO alerting, Automation and (phase 2) the recovery plans on the site; add their outputs."""
+    site, name, cfg, tags, child, outputs = blocks.site, blocks.name, blocks.cfg, blocks.tags, blocks.child, blocks.outputs
     suffix = site.names_suffix
     rg_name = site.resource_group.name
     location = site.resource_group.location

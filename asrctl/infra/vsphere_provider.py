@@ -56,28 +56,6 @@ def not_found_message(key: str, value: str, server: str, detail: str) -> str:
     )
 
 
-#: Microsoft recommends thick-provisioned eager-zeroed disks for the configuration server OVF; asrctl deploys the
-#: replication appliance OVF the same way (its own docs say nothing on disk provisioning [U]).
-EAGER_ZEROED_THICK = "eagerZeroedThick"
-
-
-def guest_network_settings(ip: str, prefix_length: int, gateway: str, dns: tuple[str, ...]) -> dict[str, str]:
-    """Static IP settings as guestinfo keys (``vmtoolsd --cmd "info-get guestinfo.asr.ipaddress"`` in the guest).
-
-    Microsoft's OVFs (configuration server, replication appliance) declare no vApp IP properties and pulumi-vsphere
-    has no guest customization for an OVF deploy, so nothing inside Windows applies these by itself: the phase-1
-    preview note tells the operator to set them (or to script it from these keys) before the server's setup or
-    configuration manager runs, which needs the static IP.
-    """
-    return {
-        "guestinfo.asr.ipaddress": ip,
-        "guestinfo.asr.prefixlength": str(prefix_length),
-        "guestinfo.asr.gateway": gateway,
-        "guestinfo.asr.dns": ",".join(dns),
-    }
-
-
-
 class VSpherePlacement(pulumi.ComponentResource):
     """vSphere provider plus the ids of the objects the ASR servers are placed on."""
 

@@ -270,27 +270,13 @@ def test_plan_runbook_without_a_script_is_bad_input_naming_the_plan_line(tmp_pat
 # -- ExpressRoute instead of a VPN (dev stack variant) -----------------------------------------------------------
 
 
-def _legacy_variant(tmp_path: Path, monkeypatch, name: str, edit) -> None:
-    import yaml
-
-    root = tmp_path / "project"
-    for item in ("stacks", "runbooks"):
-        shutil.copytree(PROJECT / item, root / item)
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT / item, root / item)
-    doc = yaml.safe_load((root / "stacks" / "Pulumi.legacy.yaml").read_text())
-    edit(doc["config"])
-    (root / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
-
-
 CIRCUIT = (
     "/subscriptions/3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9a01/resourceGroups/rg-er/providers/"
     "Microsoft.Network/expressRouteCircuits/er-ams"
 )
 
 
-def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_path: Path, monkeypatch) -> None:
+def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(stack_variant) -> None:
     from asrctl.mockmode import run_program
 
     def expressroute(config: dict) -> None:
@@ -299,8 +285,7 @@ def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_
         }
         del config["vmware-azure-dr:vpnSharedKey"]
 
-    _legacy_variant(tmp_path, monkeypatch, "er", expressroute)
-    result = run_program("er")
+    result = run_program(stack_variant("legacy", "er", expressroute))
     connection = one(result, "azure-native:network:VirtualNetworkGatewayConnection")
     assert connection.inputs["connectionType"] == "ExpressRoute"
     assert connection.inputs["peer"]["id"] == CIRCUIT
@@ -310,7 +295,7 @@ def test_expressroute_failback_connects_the_circuit_without_a_local_gateway(tmp_
     assert connection.inputs["tags"]["expiresOn"] == "2027-01-31"
 
 
-def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkeypatch) -> None:
+def test_expressroute_without_gateway_subnet_is_bad_input(stack_variant) -> None:
     from asrctl.mockmode import run_program
 
     def no_prefix(config: dict) -> None:
@@ -320,9 +305,9 @@ def test_expressroute_without_gateway_subnet_is_bad_input(tmp_path: Path, monkey
         del config["vmware-azure-dr:vpnSharedKey"]
         del config["vmware-azure-dr:network"]["gatewaySubnetPrefix"]
 
-    _legacy_variant(tmp_path, monkeypatch, "er2", no_prefix)
+    name = stack_variant("legacy", "er2", no_prefix)
     with pytest.raises(BadInput, match=r"^vmware-azure-dr:network\.gatewaySubnetPrefix: missing; failback needs"):
-        run_program("er2")
+        run_program(name)
 
 
 def test_secrets_never_reach_notes_or_outputs() -> None:

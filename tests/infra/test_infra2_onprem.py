@@ -3,13 +3,12 @@ from OVF, scale-out servers, lookups. The modernized appliances are in test_infr
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from infra_previews import one, preview
+from infra_previews import assert_components_own, one, preview
 
 from asrctl.errors import BadInput
 from asrctl.mockmode import run_program
@@ -66,30 +65,19 @@ def test_legacy_master_targets_have_disk_uuid_and_lsi_logic() -> None:
     assert outputs["configuration_server_ip"] == "10.20.5.10"
 
 
-@pytest.fixture
-def tmp_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "project"
-    for item in ("stacks", "runbooks"):
-        shutil.copytree(PROJECT / item, root / item)
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT / item, root / item)
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
-    return root
+def test_configured_process_servers_are_cloned_with_the_sized_shape(stack_variant) -> None:
+    def two_process_servers(config: dict) -> None:
+        config["vmware-azure-dr:configurationServer"]["processServers"] = 2
+        config["vmware-azure-dr:configurationServer"]["separateMasterTarget"] = False
+        del config["vmware-azure-dr:configurationServer"]["linuxMasterTargetTemplate"]
+        # One plan's machines only (erp: 6 machines, 205 GB/day), failback off.
+        config["vmware-azure-dr:machines"] = [
+            m for m in config["vmware-azure-dr:machines"] if m["name"].startswith("erp-")
+        ]
+        config["vmware-azure-dr:failback"] = {"enabled": False}
+        del config["vmware-azure-dr:registration"]
 
-
-def test_configured_process_servers_are_cloned_with_the_sized_shape(tmp_project: Path) -> None:
-    path = tmp_project / "stacks" / "Pulumi.legacy.yaml"
-    doc = yaml.safe_load(path.read_text())
-    config = doc["config"]
-    config["vmware-azure-dr:configurationServer"]["processServers"] = 2
-    config["vmware-azure-dr:configurationServer"]["separateMasterTarget"] = False
-    del config["vmware-azure-dr:configurationServer"]["linuxMasterTargetTemplate"]
-    # One plan's machines only (erp: 6 machines, 205 GB/day), failback off.
-    config["vmware-azure-dr:machines"] = [m for m in config["vmware-azure-dr:machines"] if m["name"].startswith("erp-")]
-    config["vmware-azure-dr:failback"] = {"enabled": False}
-    del config["vmware-azure-dr:registration"]
-    (tmp_project / "stacks" / "Pulumi.scale.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    vms = {r.inputs["name"]: r for r in run_program("scale").of_type(VM)}
+    vms = {r.inputs["name"]: r for r in run_program(stack_variant("legacy", "scale", two_process_servers)).of_type(VM)}
     assert set(vms) == {"asr-cs-prod01", "asr-cs-prod01-ps1", "asr-cs-prod01-ps2"}
     ps = vms["asr-cs-prod01-ps1"]
     # 205 GB/day → the smallest scale-out tier: 4 vCPU / 8 GB / 300 GB cache.
@@ -142,9 +130,7 @@ def test_missing_template_names_the_configuration_server_key(tmp_path: Path, mon
 
 
 def test_components_own_their_children_and_use_the_project_type_prefix() -> None:
-    result = preview("legacy")
-    by_urn = {r.urn: r for r in result.resources}
-    expected_parent = {
+    assert_components_own(preview("legacy"), {
         "dr-config-server-vm": "asrctl:dr:ConfigurationServerVm",
         "dr-scale-out-mt": "asrctl:dr:ScaleOutServers",
         "dr-vsphere-vcenter": "asrctl:dr:VSpherePlacement",
@@ -153,9 +139,4 @@ def test_components_own_their_children_and_use_the_project_type_prefix() -> None
         "dr-automation-account": "asrctl:dr:RunbookAutomation",
         "dr-protection-container-mapping": "asrctl:dr:Protection",
         "dr-recovery-plans-erp": "asrctl:dr:RecoveryPlans",
-    }
-    for child, component_type in expected_parent.items():
-        resource = next(r for r in result.resources if r.name == child)
-        parent = by_urn[resource.parent]
-        assert parent.type == component_type and child.startswith(parent.name), child
-        assert by_urn[parent.parent].type == "asrctl:dr:DrSite"
+    })

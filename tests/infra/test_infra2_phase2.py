@@ -4,7 +4,6 @@ files' order and one per multi-VM consistency group (both architectures). InMage
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -158,17 +157,11 @@ def test_mapping_helpers() -> None:
     assert iso_duration(3600) == "PT1H" and iso_duration(600) == "PT10M" and iso_duration(5430) == "PT1H30M30S"
 
 
-def test_classic_phase_1_notes_the_next_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "project"
-    for item in ("stacks", "runbooks"):
-        shutil.copytree(PROJECT / item, root / item)
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT / item, root / item)
-    doc = yaml.safe_load((root / "stacks" / "Pulumi.legacy.yaml").read_text())
-    del doc["config"]["vmware-azure-dr:registration"]
-    (root / "stacks" / "Pulumi.phase1.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
-    result = run_program("phase1")
+def test_classic_phase_1_notes_the_next_step(stack_variant) -> None:
+    def unregistered(config: dict) -> None:
+        del config["vmware-azure-dr:registration"]
+
+    result = run_program(stack_variant("legacy", "phase1", unregistered))
     for type_token in (ITEM, PLAN, MAPPING):
         assert result.of_type(type_token) == []
     note = next(n for n in result.notes if n.startswith("phase 2 not configured"))
@@ -221,17 +214,11 @@ def test_consistency_group_names_stay_within_the_limit_and_apart() -> None:
     assert owner["erp-sql01"] == "erp-database" and len(warnings) == 2 and "stays in crm-database" in warnings[0]
 
 
-def test_multi_vm_groups_need_multi_vm_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "project"
-    for item in ("stacks", "runbooks"):
-        shutil.copytree(PROJECT / item, root / item)
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT / item, root / item)
-    doc = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())
-    doc["config"]["vmware-azure-dr:replication"]["multiVmSync"] = False
-    (root / "stacks" / "Pulumi.nosync.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
-    result = run_program("nosync")
+def test_multi_vm_groups_need_multi_vm_sync(stack_variant) -> None:
+    def no_sync(config: dict) -> None:
+        config["vmware-azure-dr:replication"]["multiVmSync"] = False
+
+    result = run_program(stack_variant("prod", "nosync", no_sync))
     assert [p.inputs["recoveryPlanName"] for p in result.of_type(PLAN)] == ["crm", "erp", "hr", "portal"]
     for item in result.of_type(ITEM):
         assert "multiVmGroupName" not in item.inputs["properties"]["providerSpecificDetails"], item.urn

@@ -3,12 +3,11 @@ container mappings and the exact InMageRcm enable-protection inputs; the classic
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from infra_previews import one, preview
+from infra_previews import assert_components_own, one, preview
 
 from asrctl.config import load_stack
 from asrctl.mockmode import run_program
@@ -121,20 +120,7 @@ def test_appliances_are_deployed_from_the_ovf_sized_by_the_table() -> None:
     assert "configuration_server_ip" not in preview("prod").outputs
 
 
-def _variant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, edit) -> str:
-    root = tmp_path / "project"
-    for item in ("stacks", "runbooks"):
-        shutil.copytree(PROJECT / item, root / item)
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT / item, root / item)
-    doc = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())
-    edit(doc["config"])
-    (root / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("ASRCTL_PROJECT_DIR", str(root))
-    return name
-
-
-def test_machines_are_balanced_over_the_appliances_and_get_their_process_server(tmp_path, monkeypatch) -> None:
+def test_machines_are_balanced_over_the_appliances_and_get_their_process_server(stack_variant) -> None:
     def two_forward(config: dict) -> None:
         config["vmware-azure-dr:replicationAppliances"]["appliances"].insert(
             1, {"name": "asr-ra-prod03", "ip": "10.20.5.13"}
@@ -142,7 +128,7 @@ def test_machines_are_balanced_over_the_appliances_and_get_their_process_server(
         config["vmware-azure-dr:registration"]["appliances"]["asr-ra-prod03"] = {"processServerId": "ps-03"}
         config["vmware-azure-dr:machines"][1]["appliance"] = "asr-ra-prod01"  # erp-sql02 pinned
 
-    result = run_program(_variant(tmp_path, monkeypatch, "balanced", two_forward))
+    result = run_program(stack_variant("prod", "balanced", two_forward))
     cfg = load_stack("balanced")
     ids = {name: a.process_server_id for name, a in cfg.registration.appliances.items()}
     per_appliance: dict[str, int] = {}
@@ -185,11 +171,11 @@ def test_forward_mapping_targets_azure_and_failback_mapping_maps_the_container_t
     assert forward.urn in failback.dependencies
 
 
-def test_failback_disabled_means_no_failback_mapping(tmp_path, monkeypatch) -> None:
+def test_failback_disabled_means_no_failback_mapping(stack_variant) -> None:
     def no_failback(config: dict) -> None:
         config["vmware-azure-dr:failback"] = {"enabled": False}
 
-    result = run_program(_variant(tmp_path, monkeypatch, "nofailback", no_failback))
+    result = run_program(stack_variant("prod", "nofailback", no_failback))
     assert [m.inputs["mappingName"] for m in result.of_type(MAPPING)] == ["asr-container-mapping-azure"]
     # The failback policy exists anyway, as the portal creates it: reprotect can be prepared later.
     assert {p.inputs["properties"]["providerSpecificInput"]["instanceType"] for p in result.of_type(POLICY)} == {
@@ -249,18 +235,11 @@ def test_protected_items_and_plans_are_exported() -> None:
 
 
 def test_components_own_their_children_and_use_the_project_type_prefix() -> None:
-    result = preview("prod")
-    by_urn = {r.urn: r for r in result.resources}
-    expected_parent = {
+    assert_components_own(preview("prod"), {
         "dr-appliances-asr-ra-prod01": "asrctl:dr:ReplicationAppliances",
         "dr-policies-replication": "asrctl:dr:RcmReplicationPolicies",
         "dr-protection-container-mapping": "asrctl:dr:RcmProtection",
         "dr-protection-failback-mapping": "asrctl:dr:RcmProtection",
         "dr-protection-item-erp-sql01": "asrctl:dr:RcmProtection",
         "dr-recovery-plans-group-erp-database": "asrctl:dr:RecoveryPlans",
-    }
-    for child, component_type in expected_parent.items():
-        resource = next(r for r in result.resources if r.name == child)
-        parent = by_urn[resource.parent]
-        assert parent.type == component_type and child.startswith(parent.name), child
-        assert by_urn[parent.parent].type == "asrctl:dr:DrSite"
+    })

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_vsphere as vsphere
 
-from asrctl.infra.vsphere_provider import EAGER_ZEROED_THICK, VSpherePlacement, guest_network_settings, lookup
+from asrctl.infra.ovf_vm import OvfServerArgs, OvfVm, ovf_virtual_machine, warn_without_host
 from asrctl.sizing import ServerSize
 
 #: OS disk of the OVF (not confirmed against Microsoft's current template; vSphere only ever grows a disk, so a larger
@@ -21,30 +20,17 @@ from asrctl.sizing import ServerSize
 OS_DISK_GB = 127
 
 
-@dataclass(frozen=True)
-class ConfigurationServerVmArgs:
-    placement: VSpherePlacement
-    """Required. vCenter provider and the datacenter/cluster/datastore/port group to deploy into."""
+@dataclass(frozen=True, kw_only=True)
+class ConfigurationServerVmArgs(OvfServerArgs):
+    """The placement, static IP subnet and OVF (:class:`OvfServerArgs`: ovf_url is the configuration server OVF's
+    URL), then the configuration server's own settings."""
+
     vm_name: str
     """Required. VM name of the configuration server in vCenter."""
     size: ServerSize
     """Required. vCPU, memory and cache disk from the sizing table (asrctl.sizing)."""
     ip: str
     """Required. Static IPv4 address (the Mobility service and process servers reach it on 443)."""
-    prefix_length: int
-    """Required. Prefix length of the static IP's subnet."""
-    gateway: str
-    """Required. Default gateway."""
-    dns_servers: tuple[str, ...]
-    """Required. DNS servers."""
-    ovf_url: str | None = None
-    """Optional. URL of Microsoft's configuration server OVF; exactly one of ovf_url and ovf_path. Default none."""
-    ovf_path: str | None = None
-    """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
-    ovf_network_name: str = "VM Network"
-    """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
-    folder: str | None = None
-    """Optional. vCenter VM folder. Default the datacenter root."""
 
 
 class ConfigurationServerVm(pulumi.ComponentResource):
@@ -59,87 +45,19 @@ class ConfigurationServerVm(pulumi.ComponentResource):
         self, name: str, args: ConfigurationServerVmArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("asrctl:dr:ConfigurationServerVm", name, None, opts)
-        p = args.placement
-        if not p.host_system_id:
-            pulumi.log.warn(
-                "vmware-azure-dr:vcenter.host is not set: vSphere imports an OVF onto an ESXi host, so `pulumi up` "
-                f"cannot deploy {args.vm_name} until it names one",
-                self,
-            )
-        ovf_network_map = {args.ovf_network_name: p.network_id}
-        # Read the OVF's hardware (guest OS id, firmware, controller) so the VM matches what Microsoft ships.
-        template = lookup(
-            vsphere.get_ovf_vm_template,
-            "configurationServer.ovfUrl" if args.ovf_url else "configurationServer.ovfPath",
-            args.ovf_url or args.ovf_path or "",
-            p.vcenter.server,
-            name=args.vm_name,
-            remote_ovf_url=args.ovf_url,
-            local_ovf_path=args.ovf_path,
-            resource_pool_id=p.ids.resource_pool_id,
-            datastore_id=p.ids.datastore_id,
-            host_system_id=p.ids.host_system_id,
-            folder=args.folder,
-            disk_provisioning=EAGER_ZEROED_THICK,
-            ovf_network_map={args.ovf_network_name: p.ids.network_id},
-            allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
-            opts=p.invoke_options,
-        )
+        warn_without_host(args.placement, args.vm_name, self)
         size = args.size
-        self.vm = vsphere.VirtualMachine(
+        self.vm = ovf_virtual_machine(
             f"{name}-vm",
-            vsphere.VirtualMachineArgs(
-                name=args.vm_name,
-                resource_pool_id=p.resource_pool_id,
-                datastore_id=p.datastore_id,
-                datacenter_id=p.datacenter_id,
-                host_system_id=p.host_system_id,
-                folder=args.folder,
-                num_cpus=size.vcpus,
-                memory=size.memory_gb * 1024,
-                guest_id=template.guest_id,
-                firmware=template.firmware,
-                scsi_type=template.scsi_type,
-                network_interfaces=[
-                    vsphere.VirtualMachineNetworkInterfaceArgs(
-                        network_id=p.network_id, adapter_type="vmxnet3", ovf_mapping=args.ovf_network_name
-                    )
-                ],
-                disks=[
-                    vsphere.VirtualMachineDiskArgs(
-                        label="os", unit_number=0, size=OS_DISK_GB, thin_provisioned=False, eagerly_scrub=True
-                    ),
-                    vsphere.VirtualMachineDiskArgs(
-                        label="cache", unit_number=1, size=size.cache_disk_gb, thin_provisioned=False,
-                        eagerly_scrub=True,
-                    ),
-                    vsphere.VirtualMachineDiskArgs(
-                        label="retention", unit_number=2, size=size.cache_disk_gb, thin_provisioned=False,
-                        eagerly_scrub=True,
-                    ),
-                ],
-                ovf_deploy=vsphere.VirtualMachineOvfDeployArgs(
-                    remote_ovf_url=args.ovf_url,
-                    local_ovf_path=args.ovf_path,
-                    ovf_network_map=ovf_network_map,
-                    disk_provisioning=EAGER_ZEROED_THICK,
-                    ip_allocation_policy="STATIC_MANUAL",
-                    ip_protocol="IPV4",
-                    allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
-                ),
-                extra_config=guest_network_settings(args.ip, args.prefix_length, args.gateway, args.dns_servers),
-                # The Windows setup wizard runs on first boot: don't wait for VMware Tools to report an IP.
-                wait_for_guest_net_timeout=0,
-                wait_for_guest_ip_timeout=0,
+            args,
+            "configurationServer",
+            OvfVm(
+                vm_name=args.vm_name,
+                size=size,
+                disks=(("os", OS_DISK_GB), ("cache", size.cache_disk_gb), ("retention", size.cache_disk_gb)),
+                extra_config=args.guest_network_settings(args.ip),
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=p.provider,
-                # Once registered with the vault, replacing this VM breaks every replicated machine.
-                protect=True,
-                # The OVF only seeds the VM: a new template URL or vApp defaults must never recreate it.
-                ignore_changes=["ovfDeploy", "vapp"],
-            ),
+            parent=self,
         )
         self.vm_id = self.vm.id
         self.ip = pulumi.Output.from_input(args.ip)

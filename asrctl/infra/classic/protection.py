@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine, Registration
-from asrctl.infra.asr import AZURE_CONTAINER, PROTECTED_ITEM_IGNORE_CHANGES, container_id
+from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item
 
 #: The classic VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageAzureV2"
@@ -34,30 +34,15 @@ class ProtectedMachine:
     :mod:`asrctl.infra.consistency_groups`) when multi-VM sync is on. Default none."""
 
 
-@dataclass(frozen=True)
-class ProtectionArgs:
-    vault_name: pulumi.Input[str]
-    """Required. Recovery Services vault name."""
-    vault_id: pulumi.Input[str]
-    """Required. ARM id of the vault (the fabric and container ids are children of it)."""
-    resource_group_name: pulumi.Input[str]
-    """Required. Resource group of the vault."""
+@dataclass(frozen=True, kw_only=True)
+class ProtectionArgs(ProtectionArgsBase):
+    """The vault, policy, cache and targets (:class:`ProtectionArgsBase`; classic VMware has no network mapping, so
+    the recovery VNet is set per item), then the registration and the machines."""
+
     registration: Registration
     """Required. Fabric, protection container, process server, master target and run-as account ASR assigned."""
-    replication_policy_id: pulumi.Input[str]
-    """Required. ARM id of the InMageAzureV2 replication policy the container mapping associates."""
-    cache_storage_account_id: pulumi.Input[str]
-    """Required. ARM id of the cache (log) storage account."""
-    target_resource_group_id: pulumi.Input[str]
-    """Required. ARM id of the resource group failed-over VMs are created in."""
-    target_network_id: pulumi.Input[str]
-    """Required. ARM id of the recovery VNet (classic VMware has no network mapping: it is set per item)."""
-    disk_type: str
-    """Required. Managed disk type of the replicas (Standard_LRS, StandardSSD_LRS, Premium_LRS)."""
     machines: Sequence[ProtectedMachine]
     """Required. The machines to protect, in stack order."""
-    mapping_name: str = "asr-container-mapping-azure"
-    """Optional. Name of the protection container mapping. Default asr-container-mapping-azure."""
 
 
 class Protection(pulumi.ComponentResource):
@@ -71,39 +56,22 @@ class Protection(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("asrctl:dr:Protection", name, None, opts)
         reg = args.registration
-        # Keyword form, not the typed *Args class: its ``resource_name`` field (the vault) collides with the
-        # constructor's logical name, so the SDK spells the vault ``resource_name_`` here (REFERENCE.md §2).
-        mapping = rs.ReplicationProtectionContainerMapping(
-            f"{name}-container-mapping",
-            resource_name_=args.vault_name,
-            resource_group_name=args.resource_group_name,
-            fabric_name=reg.fabric_name,
-            protection_container_name=reg.protection_container_name,
-            mapping_name=args.mapping_name,
-            properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
-                policy_id=args.replication_policy_id,
-                target_protection_container_id=AZURE_CONTAINER,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        container = RegisteredContainer(
+            args.vault_name, args.vault_id, args.resource_group_name, reg.fabric_name, reg.protection_container_name
         )
-        container = container_id(args.vault_id, reg.fabric_name, reg.protection_container_name)
+        mapping = forward_container_mapping(name, container, args.mapping_name, args.replication_policy_id, self)
         self.protectable_item_ids: dict[str, pulumi.Output[str]] = {}
-        self.protected_item_ids = {}
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
+        discovered_in = container.id
         for pm in args.machines:
             m = pm.machine
             # The protectable item is the VM as the configuration server discovered it; ASR names it with its own id.
-            protectable = pulumi.Output.concat(
-                container, "/replicationProtectableItems/", reg.protectable_items[m.name]
-            )
-            item = rs.ReplicationProtectedItem(
-                f"{name}-item-{m.name}",
-                resource_name_=args.vault_name,
-                resource_group_name=args.resource_group_name,
-                fabric_name=reg.fabric_name,
-                protection_container_name=reg.protection_container_name,
-                replicated_protected_item_name=m.name,
-                properties=rs.EnableProtectionInputPropertiesArgs(
+            protectable = pulumi.Output.concat(discovered_in, "/replicationProtectableItems/", reg.protectable_items[m.name])
+            self.items[m.name] = protected_item(
+                name,
+                container,
+                m.name,
+                rs.EnableProtectionInputPropertiesArgs(
                     policy_id=args.replication_policy_id,
                     protectable_item_id=protectable,
                     provider_specific_details=rs.InMageAzureV2EnableProtectionInputArgs(
@@ -121,17 +89,11 @@ class Protection(pulumi.ComponentResource):
                         multi_vm_group_name=pm.multi_vm_group_name,
                     ),
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    protect=True,
-                    ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
-                    # Enable protection needs the policy associated with the container first.
-                    depends_on=[mapping],
-                ),
+                mapping,
+                parent=self,
             )
-            self.items[m.name] = item
-            self.protected_item_ids[m.name] = item.id
             self.protectable_item_ids[m.name] = protectable
+        self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id
         self.register_outputs(
             {"container_mapping_id": self.container_mapping_id, "protected_item_ids": self.protected_item_ids}

@@ -9,22 +9,22 @@ existing classic stacks are unchanged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 
-from asrctl.config import NS, Registration, StackConfig
+from asrctl.config import NS, Registration
 from asrctl.errors import BadInput
 from asrctl.infra.classic.config_server import ConfigurationServerVm, ConfigurationServerVmArgs
 from asrctl.infra.classic.failback import FailbackInfrastructure, FailbackInfrastructureArgs
 from asrctl.infra.classic.protection import ProtectedMachine, Protection, ProtectionArgs
 from asrctl.infra.classic.replication_policy import ReplicationPolicies, ReplicationPoliciesArgs
 from asrctl.infra.classic.scale_out_servers import ScaleOutServers, ScaleOutServersArgs
-from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs, guest_network_settings
+from asrctl.infra.ovf_vm import guest_network_settings
 from asrctl.sizing import plan_capacity
 
 if TYPE_CHECKING:
-    from asrctl.infra.site import DrSite
+    from asrctl.infra.site_blocks import SiteBlocks
 
 #: What phase 2 needs, in the order the operator finds them after registering the configuration server.
 REGISTRATION_REQUIRED = ("fabricName", "protectionContainerName", "processServerId", "masterTargetId", "protectableItems")
@@ -47,18 +47,10 @@ def static_ip_hint(ip: str, prefix_length: int, gateway: str, dns_servers: tuple
     )
 
 
-def add_classic_blocks(
-    site: DrSite,
-    name: str,
-    cfg: StackConfig,
-    tags: dict[str, str],
-    child: pulumi.ResourceOptions,
-    multi_vm_groups: dict[str, str],
-    outputs: dict[str, Any],
-) -> None:
-    """Build the classic blocks on ``site`` and add their outputs to ``outputs``."""
-    config = pulumi.Config(NS)
-    stack_name = pulumi.get_stack()
+def add_classic_blocks(blocks: SiteBlocks, multi_vm_groups: dict[str, str]) -> None:
+    """Build the classic blocks on the site and add their outputs."""
+    site, name, cfg, tags, child, outputs = blocks.site, blocks.name, blocks.cfg, blocks.tags, blocks.child, blocks.outputs
+    stack_name = blocks.stack_name
     pulumi.log.warn(RETIREMENT_NOTE.format(stack=stack_name), site)
     rg_name = site.resource_group.name
     location = site.resource_group.location
@@ -84,13 +76,8 @@ def add_classic_blocks(
 
     # -- On-prem: configuration server (+ scale-out servers) sized from the machines' churn ------------------
     capacity = plan_capacity(cfg)
-    for warning in capacity.warnings:
-        pulumi.log.warn(f"capacity: {warning} (see `asrctl capacity --stack {stack_name}`)", site)
-    site.vsphere = VSpherePlacement(
-        f"{name}-vsphere",
-        VSpherePlacementArgs(vcenter=cfg.vcenter, password=config.require_secret("vcenterPassword")),
-        opts=child,
-    )
+    blocks.warn_capacity(capacity.warnings)
+    blocks.place_on_vsphere()
     site.configuration_server = ConfigurationServerVm(
         f"{name}-config-server",
         ConfigurationServerVmArgs(
@@ -147,14 +134,14 @@ def add_classic_blocks(
                 process_server_vm_size=fb.process_server_vm_size,
                 # Its own secret: reusing the configuration-server passphrase would hand every VM administrator
                 # the key that registers servers with the vault.
-                admin_password=config.require_secret("failbackAdminPassword"),
+                admin_password=blocks.require_secret("failbackAdminPassword"),
                 expires_on=fb.expires_on.isoformat(),
                 connectivity=fb.connectivity,
                 gateway_subnet_prefix=net.gateway_subnet_prefix,
                 gateway_sku=fb.vpn_gateway_sku if vpn else "ErGw1AZ",
                 on_prem_gateway_ip=fb.on_prem_gateway_ip,
                 on_prem_address_spaces=tuple(net.on_prem.address_spaces),
-                shared_key=config.require_secret("vpnSharedKey") if vpn else None,
+                shared_key=blocks.require_secret("vpnSharedKey") if vpn else None,
                 express_route_circuit_id=fb.express_route_circuit_id,
                 depends_on_subnets=tuple(site.recovery_network.subnet_resources),
                 names_prefix=site.names_suffix,

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_vsphere as vsphere
 
-from asrctl.infra.vsphere_provider import EAGER_ZEROED_THICK, VSpherePlacement, guest_network_settings, lookup
+from asrctl.infra.ovf_vm import OvfServerArgs, OvfVm, ovf_virtual_machine, warn_without_host
 from asrctl.sizing import ApplianceSize
 
 #: guestinfo key holding the appliance's role (replication or failback): scripts and policy rules read it.
@@ -37,26 +36,13 @@ class ApplianceVm:
     """Required. vCPU, memory, OS and data disk from the sizing table (asrctl.sizing.APPLIANCE_SIZES)."""
 
 
-@dataclass(frozen=True)
-class ReplicationApplianceVmsArgs:
-    placement: VSpherePlacement
-    """Required. vCenter provider and the datacenter/cluster/datastore/port group to deploy into."""
+@dataclass(frozen=True, kw_only=True)
+class ReplicationApplianceVmsArgs(OvfServerArgs):
+    """The placement, the appliances' subnet and OVF (:class:`OvfServerArgs`: ovf_url is the appliance OVF's URL),
+    then the appliances."""
+
     appliances: Sequence[ApplianceVm]
     """Required. The appliances, in stack order."""
-    prefix_length: int
-    """Required. Prefix length of the appliances' subnet."""
-    gateway: str
-    """Required. Default gateway."""
-    dns_servers: tuple[str, ...]
-    """Required. DNS servers."""
-    ovf_url: str | None = None
-    """Optional. URL of Microsoft's appliance OVF; exactly one of ovf_url and ovf_path. Default none."""
-    ovf_path: str | None = None
-    """Optional. Local path of the OVF on the machine running `pulumi up`. Default none."""
-    ovf_network_name: str = "VM Network"
-    """Optional. Network name declared inside the OVF, mapped to the port group. Default VM Network."""
-    folder: str | None = None
-    """Optional. vCenter VM folder. Default the datacenter root."""
 
 
 class ReplicationApplianceVms(pulumi.ComponentResource):
@@ -71,91 +57,24 @@ class ReplicationApplianceVms(pulumi.ComponentResource):
         self, name: str, args: ReplicationApplianceVmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("asrctl:dr:ReplicationAppliances", name, None, opts)
-        p = args.placement
-        if not p.host_system_id:
-            pulumi.log.warn(
-                "vmware-azure-dr:vcenter.host is not set: vSphere imports an OVF onto an ESXi host, so `pulumi up` "
-                "cannot deploy the replication appliances until it names one",
-                self,
-            )
-        key = "replicationAppliances.ovfUrl" if args.ovf_url else "replicationAppliances.ovfPath"
+        warn_without_host(args.placement, "the replication appliances", self)
         self.vm_ids = {}
         self.ips = {}
         for appliance in args.appliances:
-            # Read the OVF's hardware (guest OS id, firmware, controller) so the VM matches what Microsoft ships.
-            template = lookup(
-                vsphere.get_ovf_vm_template,
-                key,
-                args.ovf_url or args.ovf_path or "",
-                p.vcenter.server,
-                name=appliance.name,
-                remote_ovf_url=args.ovf_url,
-                local_ovf_path=args.ovf_path,
-                resource_pool_id=p.ids.resource_pool_id,
-                datastore_id=p.ids.datastore_id,
-                host_system_id=p.ids.host_system_id,
-                folder=args.folder,
-                disk_provisioning=EAGER_ZEROED_THICK,
-                ovf_network_map={args.ovf_network_name: p.ids.network_id},
-                allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
-                opts=p.invoke_options,
-            )
             size = appliance.size
-            extra_config = guest_network_settings(appliance.ip, args.prefix_length, args.gateway, args.dns_servers)
-            extra_config[ROLE_KEY] = appliance.role
-            vm = vsphere.VirtualMachine(
+            vm = ovf_virtual_machine(
                 f"{name}-{appliance.name.lower()}",
-                vsphere.VirtualMachineArgs(
-                    name=appliance.name,
-                    resource_pool_id=p.resource_pool_id,
-                    datastore_id=p.datastore_id,
-                    datacenter_id=p.datacenter_id,
-                    host_system_id=p.host_system_id,
-                    folder=args.folder,
-                    num_cpus=size.vcpus,
-                    memory=size.memory_gb * 1024,
-                    guest_id=template.guest_id,
-                    firmware=template.firmware,
-                    scsi_type=template.scsi_type,
-                    network_interfaces=[
-                        vsphere.VirtualMachineNetworkInterfaceArgs(
-                            network_id=p.network_id, adapter_type="vmxnet3", ovf_mapping=args.ovf_network_name
-                        )
-                    ],
+                args,
+                "replicationAppliances",
+                OvfVm(
+                    vm_name=appliance.name,
+                    size=size,
                     # The OVF ships the 80 GB OS and the 620 GB data disk; vSphere only grows a disk, so the larger
                     # row's 1 TB data disk is the same disk grown.
-                    disks=[
-                        vsphere.VirtualMachineDiskArgs(
-                            label="os", unit_number=0, size=size.os_disk_gb, thin_provisioned=False, eagerly_scrub=True
-                        ),
-                        vsphere.VirtualMachineDiskArgs(
-                            label="cache", unit_number=1, size=size.cache_disk_gb, thin_provisioned=False,
-                            eagerly_scrub=True,
-                        ),
-                    ],
-                    ovf_deploy=vsphere.VirtualMachineOvfDeployArgs(
-                        remote_ovf_url=args.ovf_url,
-                        local_ovf_path=args.ovf_path,
-                        ovf_network_map={args.ovf_network_name: p.network_id},
-                        disk_provisioning=EAGER_ZEROED_THICK,
-                        ip_allocation_policy="STATIC_MANUAL",
-                        ip_protocol="IPV4",
-                        allow_unverified_ssl_cert=p.vcenter.allow_unverified_ssl,
-                    ),
-                    extra_config=extra_config,
-                    # The appliance configuration manager runs on first boot: don't wait for VMware Tools.
-                    wait_for_guest_net_timeout=0,
-                    wait_for_guest_ip_timeout=0,
+                    disks=(("os", size.os_disk_gb), ("cache", size.cache_disk_gb)),
+                    extra_config={**args.guest_network_settings(appliance.ip), ROLE_KEY: appliance.role},
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=p.provider,
-                    # Once registered, replacing an appliance breaks the replication of every machine it carries
-                    # (and cloning one is unsupported).
-                    protect=True,
-                    # The OVF only seeds the VM: a new template URL or vApp defaults must never recreate it.
-                    ignore_changes=["ovfDeploy", "vapp"],
-                ),
+                parent=self,
             )
             self.vm_ids[appliance.name] = vm.id
             self.ips[appliance.name] = appliance.ip

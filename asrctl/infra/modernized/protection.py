@@ -32,7 +32,7 @@ import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
 from asrctl.config import Machine
-from asrctl.infra.asr import AZURE_CONTAINER, PROTECTED_ITEM_IGNORE_CHANGES, container_id, vault_child_kwargs
+from asrctl.infra.asr import ProtectionArgsBase, RegisteredContainer, forward_container_mapping, protected_item
 
 #: The modernized VMware → Azure replication provider.
 INSTANCE_TYPE = "InMageRcm"
@@ -56,38 +56,22 @@ class RcmProtectedMachine:
     """Optional. Multi-VM consistency group (its plan group of two or more machines) when multi-VM sync is on."""
 
 
-@dataclass(frozen=True)
-class RcmProtectionArgs:
-    vault_name: pulumi.Input[str]
-    """Required. Recovery Services vault name."""
-    vault_id: pulumi.Input[str]
-    """Required. ARM id of the vault (the fabric and container ids are children of it)."""
-    resource_group_name: pulumi.Input[str]
-    """Required. Resource group of the vault."""
+@dataclass(frozen=True, kw_only=True)
+class RcmProtectionArgs(ProtectionArgsBase):
+    """The vault, policy, cache and targets (:class:`ProtectionArgsBase`), then what InMageRcm adds."""
+
     fabric_name: str
     """Required. The InMageRcm fabric the appliance registration created."""
     protection_container_name: str
     """Required. The protection container of that fabric."""
-    replication_policy_id: pulumi.Input[str]
-    """Required. ARM id of the InMageRcm policy the forward mapping associates."""
-    cache_storage_account_id: pulumi.Input[str]
-    """Required. ARM id of the cache storage account: the log storage account of every disk."""
-    target_resource_group_id: pulumi.Input[str]
-    """Required. ARM id of the resource group failed-over VMs are created in."""
-    target_network_id: pulumi.Input[str]
-    """Required. ARM id of the recovery VNet."""
     test_network_id: pulumi.Input[str]
     """Required. ARM id of the isolated test-failover VNet."""
-    disk_type: str
-    """Required. Managed disk type of the replicas (Standard_LRS, StandardSSD_LRS, Premium_LRS)."""
     machines: Sequence[RcmProtectedMachine]
     """Required. The machines to protect, in stack order."""
     failback_policy_id: pulumi.Input[str] | None = None
     """Optional. ARM id of the InMageRcmFailback policy: set when failback is enabled, it gets its own mapping."""
     run_as_account_id: str | None = None
     """Optional. OffAzure run-as account for push installation of the Mobility service. Default none."""
-    mapping_name: str = "asr-container-mapping-azure"
-    """Optional. Name of the forward container mapping. Default asr-container-mapping-azure."""
     failback_mapping_name: str = "asr-container-mapping-failback"
     """Optional. Name of the failback container mapping. Default asr-container-mapping-failback."""
 
@@ -104,87 +88,58 @@ class RcmProtection(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RcmProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("asrctl:dr:RcmProtection", name, None, opts)
-        container = dict(
-            fabric_name=args.fabric_name, protection_container_name=args.protection_container_name
+        container = RegisteredContainer(
+            args.vault_name, args.vault_id, args.resource_group_name, args.fabric_name, args.protection_container_name
         )
-        mapping = rs.ReplicationProtectionContainerMapping(
-            f"{name}-container-mapping",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                **container,
-                mapping_name=args.mapping_name,
-                properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
-                    policy_id=args.replication_policy_id,
-                    target_protection_container_id=AZURE_CONTAINER,
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
+        mapping = forward_container_mapping(name, container, args.mapping_name, args.replication_policy_id, self)
         self.failback_mapping_id = None
         if args.failback_policy_id is not None:
             failback = rs.ReplicationProtectionContainerMapping(
                 f"{name}-failback-mapping",
-                **vault_child_kwargs(
-                    args.vault_name,
-                    args.resource_group_name,
-                    **container,
+                **container.child_kwargs(
                     mapping_name=args.failback_mapping_name,
                     properties=rs.CreateProtectionContainerMappingInputPropertiesArgs(
                         policy_id=args.failback_policy_id,
                         # The container mapped to itself: how portal-created failback mappings read back [U for PUT].
-                        target_protection_container_id=container_id(
-                            args.vault_id, args.fabric_name, args.protection_container_name
-                        ),
+                        target_protection_container_id=container.id,
                     ),
                 ),
                 # ASR serialises mapping operations per container.
                 opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[mapping]),
             )
             self.failback_mapping_id = failback.id
-        self.protected_item_ids = {}
         self.items: dict[str, rs.ReplicationProtectedItem] = {}
         for pm in args.machines:
             m = pm.machine
-            item = rs.ReplicationProtectedItem(
-                f"{name}-item-{m.name}",
-                **vault_child_kwargs(
-                    args.vault_name,
-                    args.resource_group_name,
-                    **container,
-                    replicated_protected_item_name=m.name,
-                    properties=rs.EnableProtectionInputPropertiesArgs(
-                        policy_id=args.replication_policy_id,
-                        provider_specific_details=rs.InMageRcmEnableProtectionInputArgs(
-                            instance_type=INSTANCE_TYPE,
-                            fabric_discovery_machine_id=pm.fabric_discovery_machine_id,
-                            process_server_id=pm.process_server_id,
-                            run_as_account_id=args.run_as_account_id,
-                            target_resource_group_id=args.target_resource_group_id,
-                            target_network_id=args.target_network_id,
-                            target_subnet_name=pm.subnet_name,
-                            test_network_id=args.test_network_id,
-                            test_subnet_name=pm.subnet_name,
-                            target_vm_name=m.name,
-                            target_vm_size=m.target_vm_size,
-                            disks_default=rs.InMageRcmDisksDefaultInputArgs(
-                                log_storage_account_id=args.cache_storage_account_id,
-                                disk_type=args.disk_type,
-                            ),
-                            multi_vm_group_name=pm.multi_vm_group_name,
+            self.items[m.name] = protected_item(
+                name,
+                container,
+                m.name,
+                rs.EnableProtectionInputPropertiesArgs(
+                    policy_id=args.replication_policy_id,
+                    provider_specific_details=rs.InMageRcmEnableProtectionInputArgs(
+                        instance_type=INSTANCE_TYPE,
+                        fabric_discovery_machine_id=pm.fabric_discovery_machine_id,
+                        process_server_id=pm.process_server_id,
+                        run_as_account_id=args.run_as_account_id,
+                        target_resource_group_id=args.target_resource_group_id,
+                        target_network_id=args.target_network_id,
+                        target_subnet_name=pm.subnet_name,
+                        test_network_id=args.test_network_id,
+                        test_subnet_name=pm.subnet_name,
+                        target_vm_name=m.name,
+                        target_vm_size=m.target_vm_size,
+                        disks_default=rs.InMageRcmDisksDefaultInputArgs(
+                            log_storage_account_id=args.cache_storage_account_id,
+                            disk_type=args.disk_type,
                         ),
+                        multi_vm_group_name=pm.multi_vm_group_name,
                     ),
                 ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    protect=True,
-                    ignore_changes=list(PROTECTED_ITEM_IGNORE_CHANGES),
-                    # Enable protection needs the policy associated with the container first.
-                    depends_on=[mapping],
-                ),
+                mapping,
+                parent=self,
             )
-            self.items[m.name] = item
-            self.protected_item_ids[m.name] = item.id
+        self.protected_item_ids = {machine: item.id for machine, item in self.items.items()}
         self.container_mapping_id = mapping.id
         outputs: dict[str, object] = {
             "container_mapping_id": self.container_mapping_id,

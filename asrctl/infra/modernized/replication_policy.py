@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import recoveryservices as rs
 
-from asrctl.infra.asr import vault_child_kwargs
+from asrctl.infra.policy_pair import PolicyPairArgs, ReplicationPolicyPair
 
 #: ASR's bounds on the InMageRcm policy (REFERENCE-modernized §5).
 MAX_HISTORY_MINUTES = 15 * 24 * 60
@@ -33,15 +33,10 @@ def multi_vm_sync_flag(enabled: bool) -> str:
 
 
 @dataclass(frozen=True)
-class RcmReplicationPoliciesArgs:
-    vault_name: pulumi.Input[str]
-    """Required. Name of the Recovery Services vault that owns the policies."""
-    resource_group_name: pulumi.Input[str]
-    """Required. Resource group of the vault."""
-    replication_policy_name: str
-    """Required. Name of the forward (InMageRcm) replication policy."""
-    failback_policy_name: str
-    """Required. Name of the InMageRcmFailback policy reprotect uses after a failover."""
+class RcmReplicationPoliciesArgs(PolicyPairArgs):
+    """The vault and the policy names (:class:`PolicyPairArgs`: the InMageRcm policy and the InMageRcmFailback
+    policy), then the modernized policies' settings."""
+
     recovery_point_history_minutes: int
     """Required. Recovery point history in minutes, 0 to 21,600 (15 days): how far back a failover can go."""
     app_consistent_frequency_minutes: int
@@ -64,61 +59,25 @@ class RcmReplicationPoliciesArgs:
             raise ValueError("crash_consistent_frequency_minutes is fixed at 5 for InMageRcm")
 
 
-class RcmReplicationPolicies(pulumi.ComponentResource):
+class RcmReplicationPolicies(ReplicationPolicyPair):
     """Both policies of the modernized architecture, created together as the portal does."""
 
-    replication_policy_id: pulumi.Output[str]
-    """ARM id of the InMageRcm policy; the forward container mapping references it."""
-    replication_policy_name: pulumi.Output[str]
-    """Name of the forward policy."""
-    failback_policy_id: pulumi.Output[str]
-    """ARM id of the InMageRcmFailback policy; the failback container mapping references it and reprotect passes
-    it as the policy of the reverse replication."""
-
     def __init__(self, name: str, args: RcmReplicationPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("asrctl:dr:RcmReplicationPolicies", name, None, opts)
-        forward = rs.ReplicationPolicy(
-            f"{name}-replication",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                policy_name=args.replication_policy_name,
-                properties=rs.CreatePolicyInputPropertiesArgs(
-                    provider_specific_input=rs.InMageRcmPolicyCreationInputArgs(
-                        instance_type="InMageRcm",
-                        recovery_point_history_in_minutes=args.recovery_point_history_minutes,
-                        crash_consistent_frequency_in_minutes=args.crash_consistent_frequency_minutes,
-                        app_consistent_frequency_in_minutes=args.app_consistent_frequency_minutes,
-                        enable_multi_vm_sync=multi_vm_sync_flag(args.multi_vm_sync),
-                    )
-                ),
+        super().__init__(
+            "asrctl:dr:RcmReplicationPolicies",
+            name,
+            args,
+            forward_input=rs.InMageRcmPolicyCreationInputArgs(
+                instance_type="InMageRcm",
+                recovery_point_history_in_minutes=args.recovery_point_history_minutes,
+                crash_consistent_frequency_in_minutes=args.crash_consistent_frequency_minutes,
+                app_consistent_frequency_in_minutes=args.app_consistent_frequency_minutes,
+                enable_multi_vm_sync=multi_vm_sync_flag(args.multi_vm_sync),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        failback = rs.ReplicationPolicy(
-            f"{name}-failback",
-            **vault_child_kwargs(
-                args.vault_name,
-                args.resource_group_name,
-                policy_name=args.failback_policy_name,
-                properties=rs.CreatePolicyInputPropertiesArgs(
-                    provider_specific_input=rs.InMageRcmFailbackPolicyCreationInputArgs(
-                        instance_type="InMageRcmFailback",
-                        crash_consistent_frequency_in_minutes=args.crash_consistent_frequency_minutes,
-                        app_consistent_frequency_in_minutes=args.app_consistent_frequency_minutes,
-                    )
-                ),
+            failback_input=rs.InMageRcmFailbackPolicyCreationInputArgs(
+                instance_type="InMageRcmFailback",
+                crash_consistent_frequency_in_minutes=args.crash_consistent_frequency_minutes,
+                app_consistent_frequency_in_minutes=args.app_consistent_frequency_minutes,
             ),
-            # ASR serialises policy operations per vault.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[forward]),
-        )
-        self.replication_policy_id = forward.id
-        self.replication_policy_name = forward.name
-        self.failback_policy_id = failback.id
-        self.register_outputs(
-            {
-                "replication_policy_id": self.replication_policy_id,
-                "replication_policy_name": self.replication_policy_name,
-                "failback_policy_id": self.failback_policy_id,
-            }
+            opts=opts,
         )

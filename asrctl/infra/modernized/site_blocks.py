@@ -17,11 +17,12 @@ from asrctl.config import NS, ModernizedRegistration, StackConfig
 from asrctl.infra.modernized.appliances import ApplianceVm, ReplicationApplianceVms, ReplicationApplianceVmsArgs
 from asrctl.infra.modernized.protection import RcmProtectedMachine, RcmProtection, RcmProtectionArgs
 from asrctl.infra.modernized.replication_policy import RcmReplicationPolicies, RcmReplicationPoliciesArgs
-from asrctl.infra.vsphere_provider import VSpherePlacement, VSpherePlacementArgs, guest_network_settings
+from asrctl.infra.ovf_vm import guest_network_settings
 from asrctl.sizing import plan_appliances
 
 if TYPE_CHECKING:
     from asrctl.infra.site import DrSite
+    from asrctl.infra.site_blocks import SiteBlocks
 
 #: What phase 2 needs, in the order the operator finds them after registering the appliances.
 REGISTRATION_REQUIRED = ("fabricName", "protectionContainerName", "vmwareSiteId", "appliances", "discoveredMachines")
@@ -48,18 +49,10 @@ def appliance_steps(cfg: StackConfig, vault_name: str, index: int, appliance: An
     )
 
 
-def add_modernized_blocks(
-    site: DrSite,
-    name: str,
-    cfg: StackConfig,
-    tags: dict[str, str],
-    child: pulumi.ResourceOptions,
-    multi_vm_groups: dict[str, str],
-    outputs: dict[str, Any],
-) -> None:
-    """Build the modernized blocks on ``site`` and add their outputs to ``outputs``."""
-    config = pulumi.Config(NS)
-    stack_name = pulumi.get_stack()
+def add_modernized_blocks(blocks: SiteBlocks, multi_vm_groups: dict[str, str]) -> None:
+    """Build the modernized blocks on the site and add their outputs."""
+    site, name, cfg, child, outputs = blocks.site, blocks.name, blocks.cfg, blocks.child, blocks.outputs
+    stack_name = blocks.stack_name
     rep = cfg.replication
     ra = cfg.replication_appliances
     assert ra is not None  # validated: a modernized stack has appliances
@@ -81,14 +74,9 @@ def add_modernized_blocks(
 
     # -- On-prem: the replication appliances, each sized for the machines it carries -------------------------
     plan = plan_appliances(cfg)
-    for warning in plan.warnings:
-        pulumi.log.warn(f"capacity: {warning} (see `asrctl capacity --stack {stack_name}`)", site)
+    blocks.warn_capacity(plan.warnings)
     sizes = {a.name: a.size for a in plan.appliances}
-    site.vsphere = VSpherePlacement(
-        f"{name}-vsphere",
-        VSpherePlacementArgs(vcenter=cfg.vcenter, password=config.require_secret("vcenterPassword")),
-        opts=child,
-    )
+    blocks.place_on_vsphere()
     site.appliances = ReplicationApplianceVms(
         f"{name}-appliances",
         ReplicationApplianceVmsArgs(

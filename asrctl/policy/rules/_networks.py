@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from asrctl.policy.rule import dig, items, networks
+from asrctl.policy.rule import VNET, dig, items, networks
 
 SUBNET = "azure-native:network:Subnet"
 #: Azure's fixed name of the VPN gateway subnet (classic failback); it has no test-network counterpart.
 GATEWAY_SUBNET = "GatewaySubnet"
+
+
+#: Policy-config schema of the test-failover address space (``asrctl policy check`` sets it from the stack's
+#: network.testFailover.addressSpace): how the network rules tell the test-failover VNet.
+TEST_FAILOVER_SETTING: dict[str, dict[str, Any]] = {
+    "testFailoverAddressSpace": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Address space(s) of the test-failover VNet (network.testFailover.addressSpace).",
+    }
+}
+
+
+def test_and_other_vnets(resources: list[Any], test_space: Any) -> tuple[list[Any], list[Any]]:
+    """The stack's VNets split into the test-failover ones (:func:`is_test_vnet`) and the others."""
+    vnets = [r for r in resources if r.resource_type == VNET]
+    tests = [r for r in vnets if is_test_vnet(r, test_space)]
+    return tests, [r for r in vnets if r not in tests]
 
 
 def is_test_vnet(resource: Any, test_space: Any) -> bool:

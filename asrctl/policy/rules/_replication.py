@@ -16,10 +16,17 @@ REFERENCE-modernized §3.0).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from asrctl.policy.rule import REPLICATION_POLICY, dig
+
+#: Policy-config schema of the stack's architecture (``asrctl policy check`` sets it from the stack file): the rules
+#: that apply to one architecture read it, and tell it from the resources without it.
+ARCHITECTURE_SETTING: dict[str, dict[str, Any]] = {
+    "architecture": {"type": "string", "enum": ["modernized", "classic"], "description": "The stack's architecture."},
+}
 
 CLASSIC_INSTANCE_TYPES = ("InMageAzureV2", "InMage")
 MODERNIZED_INSTANCE_TYPES = ("InMageRcm", "InMageRcmFailback")
@@ -61,6 +68,17 @@ _KNOBS = {
                   None),
     "InMageRcmFailback": (None, "crashConsistentFrequencyInMinutes", None, None, None),
 }
+
+
+def is_modernized(architecture: str | None, resources: Iterable[Any]) -> bool:
+    """The architecture setting when given, else whether the stack has an InMageRcm replication policy."""
+    if architecture is not None:
+        return architecture == "modernized"
+    return any(
+        r.resource_type == REPLICATION_POLICY
+        and dig(r.props, "properties", "providerSpecificInput", "instanceType") == "InMageRcm"
+        for r in resources
+    )
 
 
 def policy_knobs(resource_type: str, props: Any) -> PolicyKnobs | None:

@@ -20,19 +20,13 @@ from asrctl.policy.rule import (
     dig,
     is_failback_resource,
 )
+from asrctl.policy.rules._replication import ARCHITECTURE_SETTING, is_modernized
 
 MAPPING = "azure-native:recoveryservices:ReplicationProtectionContainerMapping"
 
 
 def _kind(resource) -> str | None:
     return dig(resource.props, "properties", "providerSpecificInput", "instanceType")
-
-
-def _modernized(args) -> bool:
-    architecture = RULE.setting(args, "architecture")
-    if architecture is not None:
-        return architecture == "modernized"
-    return any(r.resource_type == REPLICATION_POLICY and _kind(r) == "InMageRcm" for r in args.resources)
 
 
 def _modernized_path(args, report_violation) -> None:
@@ -64,7 +58,7 @@ def _validate(args, report_violation) -> None:
         )
     if not enabled:
         return
-    if _modernized(args):
+    if is_modernized(RULE.setting(args, "architecture"), args.resources):
         _modernized_path(args, report_violation)
         return
     connections = [r for r in args.resources if r.resource_type == GATEWAY_CONNECTION]
@@ -93,7 +87,7 @@ RULE = Rule(
     url="https://learn.microsoft.com/azure/site-recovery/failover-failback-overview-modernized",
     config={
         "failbackEnabled": {"type": "boolean", "description": "The stack's failback.enabled."},
-        "architecture": {"type": "string", "enum": ["modernized", "classic"], "description": "The stack's architecture."},
+        **ARCHITECTURE_SETTING,
     },
     validate=_validate,
     stack=True,

@@ -17,7 +17,7 @@ from asrctl.policy.rule import (
     dig,
     parent_types,
 )
-from asrctl.policy.rules._replication import CLASSIC_INSTANCE_TYPES
+from asrctl.policy.rules._replication import ARCHITECTURE_SETTING, CLASSIC_INSTANCE_TYPES, is_modernized
 
 CLASSIC_COMPONENTS = ("ConfigurationServerVm", "ScaleOutServers", "FailbackInfrastructure")
 CLASSIC_FAILBACK_TYPES = (VPN_GATEWAY, LOCAL_GATEWAY, GATEWAY_CONNECTION)
@@ -39,14 +39,7 @@ def _why_classic(r) -> str | None:
 
 
 def _validate(args, report_violation) -> None:
-    architecture = RULE.setting(args, "architecture")
-    if architecture is None:
-        architecture = "modernized" if any(
-            r.resource_type == REPLICATION_POLICY
-            and dig(r.props, "properties", "providerSpecificInput", "instanceType") == "InMageRcm"
-            for r in args.resources
-        ) else "classic"
-    if architecture != "modernized":
+    if not is_modernized(RULE.setting(args, "architecture"), args.resources):
         return
     for r in args.resources:
         why = _why_classic(r)
@@ -67,7 +60,7 @@ RULE = Rule(
     remediation="Remove the classic keys from the stack (configurationServer, failback.connectivity…), or set "
     "architecture: classic for a vault being migrated.",
     url="https://learn.microsoft.com/azure/site-recovery/vmware-azure-architecture-modernized",
-    config={"architecture": {"type": "string", "enum": ["modernized", "classic"], "description": "The stack's architecture."}},
+    config=ARCHITECTURE_SETTING,
     validate=_validate,
     stack=True,
     tags=("modernized",),

@@ -8,7 +8,7 @@ stacks (policy config ``classicVaultNames``: same environment and region give th
 """
 
 from asrctl.policy.rule import PROTECTED_ITEM, REPLICATION_POLICY, VAULT, Rule, dig
-from asrctl.policy.rules._replication import CLASSIC_INSTANCE_TYPES, MODERNIZED_INSTANCE_TYPES
+from asrctl.policy.rules._replication import ARCHITECTURE_SETTING, CLASSIC_INSTANCE_TYPES, MODERNIZED_INSTANCE_TYPES
 
 
 def _provider(resource) -> str | None:
@@ -59,7 +59,7 @@ RULE = Rule(
     "`asrctl migrate --stack CLASSIC --to-stack MODERNIZED`.",
     url="https://learn.microsoft.com/azure/site-recovery/move-from-classic-to-modernized-vmware-disaster-recovery",
     config={
-        "architecture": {"type": "string", "enum": ["modernized", "classic"], "description": "The stack's architecture."},
+        **ARCHITECTURE_SETTING,
         "classicVaultNames": {
             "type": "array",
             "items": {"type": "string"},

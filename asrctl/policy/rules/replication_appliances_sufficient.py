@@ -13,6 +13,7 @@ scope: their configuration server is sized by the configuration-server rules of 
 import math
 
 from asrctl.policy.rule import PROTECTED_ITEM, REPLICATION_POLICY, Rule, dig, parent_types
+from asrctl.policy.rules._replication import ARCHITECTURE_SETTING
 from asrctl.sizing import MAX_FAILBACK_DISKS_PER_APPLIANCE, MAX_MACHINES_PER_APPLIANCE
 
 VSPHERE_VM = "vsphere:index/virtualMachine:VirtualMachine"
@@ -75,7 +76,7 @@ RULE = Rule(
         "protectedMachines": {"type": "integer", "minimum": 0, "description": "Machines the stack protects."},
         "protectedDisks": {"type": "integer", "minimum": 0, "description": "Disks of those machines."},
         "failbackEnabled": {"type": "boolean", "description": "The stack's failback.enabled."},
-        "architecture": {"type": "string", "enum": ["modernized", "classic"], "description": "The stack's architecture."},
+        **ARCHITECTURE_SETTING,
     },
     validate=_validate,
     stack=True,

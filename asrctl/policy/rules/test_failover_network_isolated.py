@@ -4,15 +4,12 @@ The test-failover VNet is found by the stack's ``testFailoverAddressSpace`` (pol
 containing "test". It must have no peering at all, and its prefixes must not overlap any other VNet's.
 """
 
-from asrctl.policy.rule import VNET, VNET_PEERING, Rule, dig, items, networks
-from asrctl.policy.rules._networks import is_test_vnet
+from asrctl.policy.rule import VNET_PEERING, Rule, dig, items, networks
+from asrctl.policy.rules._networks import TEST_FAILOVER_SETTING, test_and_other_vnets
 
 
 def _validate(args, report_violation) -> None:
-    test_space = RULE.setting(args, "testFailoverAddressSpace")
-    vnets = [r for r in args.resources if r.resource_type == VNET]
-    tests = [r for r in vnets if is_test_vnet(r, test_space)]
-    others = [r for r in vnets if r not in tests]
+    tests, others = test_and_other_vnets(list(args.resources), RULE.setting(args, "testFailoverAddressSpace"))
     test_keys = {}
     for t in tests:
         for key in (t.urn, dig(t.props, "virtualNetworkName"), dig(t.props, "id")):
@@ -46,13 +43,7 @@ RULE = Rule(
     enforcement="mandatory",
     remediation="Delete any peering of the test-failover VNet and give it an address space of its own.",
     url="https://learn.microsoft.com/azure/site-recovery/site-recovery-test-failover-to-azure",
-    config={
-        "testFailoverAddressSpace": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Address space(s) of the test-failover VNet (network.testFailover.addressSpace).",
-        }
-    },
+    config=TEST_FAILOVER_SETTING,
     validate=_validate,
     stack=True,
     tags=("network",),

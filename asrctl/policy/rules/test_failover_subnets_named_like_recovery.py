@@ -7,16 +7,13 @@ So every recovery subnet needs a test subnet of the same name (REFERENCE.md §5)
 ``testFailoverAddressSpace`` (policy config), else by a name containing "test".
 """
 
-from asrctl.policy.rule import PROTECTED_ITEM, VNET, Rule, dig
-from asrctl.policy.rules._networks import is_test_vnet, vnet_subnet_names
+from asrctl.policy.rule import PROTECTED_ITEM, Rule, dig
+from asrctl.policy.rules._networks import TEST_FAILOVER_SETTING, test_and_other_vnets, vnet_subnet_names
 
 
 def _validate(args, report_violation) -> None:
-    test_space = RULE.setting(args, "testFailoverAddressSpace")
     resources = list(args.resources)
-    vnets = [r for r in resources if r.resource_type == VNET]
-    tests = [r for r in vnets if is_test_vnet(r, test_space)]
-    recoveries = [r for r in vnets if r not in tests]
+    tests, recoveries = test_and_other_vnets(resources, RULE.setting(args, "testFailoverAddressSpace"))
     for test in tests:
         have = vnet_subnet_names(test, resources)
         for recovery in recoveries:
@@ -50,13 +47,7 @@ RULE = Rule(
     enforcement="mandatory",
     remediation="Give network.testFailover.subnets the names of network.recovery.subnets (asrctl names both alike).",
     url="https://learn.microsoft.com/azure/site-recovery/site-recovery-test-failover-to-azure",
-    config={
-        "testFailoverAddressSpace": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Address space(s) of the test-failover VNet (network.testFailover.addressSpace).",
-        }
-    },
+    config=TEST_FAILOVER_SETTING,
     validate=_validate,
     stack=True,
     tags=("network", "test-failover"),
