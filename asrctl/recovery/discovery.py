@@ -225,13 +225,18 @@ def _mt(t: Any) -> str:
     return f"{t.name or '?'} ({t.ip_address or 'no IP'}, {t.os_type or '?'}, id {t.id})"
 
 
-class _ClassicDiscoverer:
+class _Discoverer:
+    """What both architectures' discoverers share: the provider's client and ids, retried reads, the result."""
+
+    architecture = "classic"
+
     def __init__(self, cfg: StackConfig, stack: str, provider: Any) -> None:
         self.cfg = cfg
         self.provider = provider
         self.ids = provider.ids
         self.client = provider.site_recovery_client()
-        self.result = Discovery(stack=stack, vault=self.ids.vault, machines=[m.name for m in cfg.machines])
+        self.result = Discovery(stack=stack, vault=self.ids.vault, machines=[m.name for m in cfg.machines],
+                                architecture=self.architecture)
 
     def _read(self, method: str, fn: Any) -> Any:
         """Reads are retried here like the engine retries them (providers send each request once)."""
@@ -242,6 +247,8 @@ class _ClassicDiscoverer:
     def missing(self, key: str, reason: str) -> None:
         self.result.missing.append(Missing(key, reason))
 
+
+class _ClassicDiscoverer(_Discoverer):
     def run(self) -> Discovery:
         rg, vault = self.ids.resource_group, self.ids.vault
         fabrics = self._read("list_fabrics", lambda: list(self.client.replication_fabrics.list(rg, vault)))
@@ -507,25 +514,14 @@ class _ClassicDiscoverer:
             )
 
 
-class _ModernizedDiscoverer:
+class _ModernizedDiscoverer(_Discoverer):
     """The InMageRcm fabric, its container, the appliances' component ids and the VMware site's machines."""
 
+    architecture = "modernized"
+
     def __init__(self, cfg: StackConfig, stack: str, provider: Any) -> None:
-        self.cfg = cfg
-        self.provider = provider
-        self.ids = provider.ids
-        self.client = provider.site_recovery_client()
-        self.result = Discovery(stack=stack, vault=self.ids.vault, machines=[m.name for m in cfg.machines],
-                                architecture="modernized")
+        super().__init__(cfg, stack, provider)
         self.names = [a.name for a in (cfg.replication_appliances.appliances if cfg.replication_appliances else [])]
-
-    def _read(self, method: str, fn: Any) -> Any:
-        from asrctl.recovery.retry import read_with_retries
-
-        return read_with_retries(lambda: self.provider.read(method, fn), self.provider.clock, method)
-
-    def missing(self, key: str, reason: str) -> None:
-        self.result.missing.append(Missing(key, reason))
 
     def run(self) -> Discovery:
         rg, vault = self.ids.resource_group, self.ids.vault
